@@ -1,0 +1,308 @@
+//! Opening a record and reading its samples.
+
+use std::path::{Path, PathBuf};
+
+use crate::annotation::Annotations;
+use crate::error::{Result, WfdbError};
+use crate::format;
+use crate::header::{Header, SignalSpec};
+
+/// A WFDB record: its parsed header and the folder its files live in.
+#[derive(Clone, Debug)]
+pub struct Record {
+    header: Header,
+    dir: PathBuf,
+    header_path: PathBuf,
+}
+
+/// Splits a record path (`dir/100` or `dir/100.hea`) into its folder and record name.
+pub fn split_record_path(path: &Path) -> Result<(PathBuf, String)> {
+    let path = if path.extension().is_some_and(|e| e == "hea") {
+        path.with_extension("")
+    } else {
+        path.to_path_buf()
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| WfdbError::invalid(&path, "not a record path (expected e.g. data/mitdb/100)"))?
+        .to_owned();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name))
+}
+
+impl Record {
+    /// Opens a record from its path without extension (`data/mitdb/100`) or its `.hea` file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let (dir, name) = split_record_path(path.as_ref())?;
+        let header_path = dir.join(format!("{name}.hea"));
+        let text = std::fs::read(&header_path).map_err(|e| WfdbError::io(&header_path, e))?;
+        let header = Header::parse(&text, &header_path)?;
+        Ok(Self {
+            header,
+            dir,
+            header_path,
+        })
+    }
+
+    /// Wraps an already parsed header whose files live in `dir`.
+    pub fn from_header(header: Header, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        let header_path = dir.join(format!("{}.hea", header.name));
+        Self {
+            header,
+            dir,
+            header_path,
+        }
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Record name (e.g. `100`).
+    pub fn name(&self) -> &str {
+        &self.header.name
+    }
+
+    /// The folder holding the record's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of the `.hea` file.
+    pub fn header_path(&self) -> &Path {
+        &self.header_path
+    }
+
+    /// Path of this record's file with the given extension (`atr`, `dat`, ...).
+    pub fn file_path(&self, extension: &str) -> PathBuf {
+        self.dir.join(format!("{}.{extension}", self.header.name))
+    }
+
+    /// Reads the annotation file of `annotator` (e.g. `"atr"`).
+    pub fn annotations(&self, annotator: &str) -> Result<Annotations> {
+        Annotations::read_file(&self.file_path(annotator), annotator)
+    }
+
+    /// Reads every signal.
+    pub fn read_signals(&self) -> Result<Signals> {
+        let all: Vec<usize> = (0..self.header.n_sig()).collect();
+        self.read_selected(&all)
+    }
+
+    /// Reads the signals with the given indices, in the given order.
+    pub fn read_selected(&self, selected: &[usize]) -> Result<Signals> {
+        let sigs = &self.header.signals;
+        for (slot, &i) in selected.iter().enumerate() {
+            if selected[..slot].contains(&i) {
+                return Err(WfdbError::invalid(&self.header_path, format!("signal {i} selected twice")));
+            }
+            if i >= sigs.len() {
+                return Err(WfdbError::invalid(
+                    &self.header_path,
+                    format!("signal {i} does not exist (the record has {})", sigs.len()),
+                ));
+            }
+        }
+        // Group the selected signals by file; each file is read and decoded once.
+        let mut out: Vec<Option<Vec<i32>>> = vec![None; selected.len()];
+        let mut n_samples: Option<usize> = None;
+        let mut files: Vec<&str> = Vec::new();
+        for &i in selected {
+            if !files.contains(&sigs[i].file_name.as_str()) {
+                files.push(&sigs[i].file_name);
+            }
+        }
+        for file in files {
+            let in_file: Vec<usize> = (0..sigs.len()).filter(|&j| sigs[j].file_name == file).collect();
+            let spec = &sigs[in_file[0]];
+            let path = self.dir.join(file);
+            if spec.samples_per_frame != 1 {
+                return Err(WfdbError::unsupported(
+                    &self.header_path,
+                    format!("{} samples per frame in {file}", spec.samples_per_frame),
+                ));
+            }
+            if spec.skew != 0 {
+                return Err(WfdbError::unsupported(&self.header_path, format!("skew in {file}")));
+            }
+            let bytes = std::fs::read(&path).map_err(|e| WfdbError::io(&path, e))?;
+            let (chans, n) = decode_file(&bytes, &path, spec, in_file.len(), self.header.sig_len)?;
+            match n_samples {
+                None => n_samples = Some(n),
+                Some(m) if m != n => {
+                    return Err(WfdbError::invalid(
+                        &path,
+                        format!("holds {n} samples per signal, another file of the record {m}"),
+                    ));
+                }
+                Some(_) => {}
+            }
+            for (c, &j) in chans.iter().zip(&in_file) {
+                verify_checksum(&sigs[j], c, &path, j);
+            }
+            let mut chans: Vec<Option<Vec<i32>>> = chans.into_iter().map(Some).collect();
+            for (slot, &i) in selected.iter().enumerate() {
+                if let Some(pos) = in_file.iter().position(|&j| j == i) {
+                    out[slot] = chans[pos].take();
+                }
+            }
+        }
+        let digital: Vec<Vec<i32>> = out.into_iter().map(Option::unwrap_or_default).collect();
+        Ok(Signals {
+            specs: selected.iter().map(|&i| sigs[i].clone()).collect(),
+            fs: self.header.fs,
+            n_samples: n_samples.unwrap_or(0),
+            digital,
+        })
+    }
+}
+
+/// Checks a signal's length against the file size and decodes every signal of the file.
+fn decode_file(
+    bytes: &[u8],
+    path: &Path,
+    spec: &SignalSpec,
+    k: usize,
+    sig_len: Option<u64>,
+) -> Result<(Vec<Vec<i32>>, usize)> {
+    let fmt = spec.format;
+    let len = bytes.len() as u64;
+    let offset = spec.byte_offset;
+    if offset > len {
+        return Err(WfdbError::Truncated {
+            path: path.to_path_buf(),
+            offset: len,
+            message: format!("byte offset {offset} is beyond the end of the file"),
+        });
+    }
+    let k64 = k as u64;
+    let n_frames = match sig_len {
+        Some(n) if n > 0 => {
+            let needed = n
+                .checked_mul(k64)
+                .and_then(|s| fmt.bytes_for(s))
+                .and_then(|b| b.checked_add(offset))
+                .ok_or_else(|| WfdbError::invalid(path, format!("claimed length {n} overflows")))?;
+            if needed > len {
+                return Err(WfdbError::Truncated {
+                    path: path.to_path_buf(),
+                    offset: len,
+                    message: format!(
+                        "the header claims {n} samples of {k} signal(s) in format {}, which need {needed} bytes; the file has {len}",
+                        fmt.code()
+                    ),
+                });
+            }
+            n
+        }
+        // Length not given: as many whole frames as the file holds.
+        _ => fmt.samples_in(len - offset) / k64.max(1),
+    };
+    let n_frames = usize::try_from(n_frames)
+        .map_err(|_| WfdbError::invalid(path, "record too long for this platform"))?;
+    let body = &bytes[offset as usize..];
+    Ok((format::decode(fmt, body, n_frames, k), n_frames))
+}
+
+fn verify_checksum(spec: &SignalSpec, samples: &[i32], path: &Path, index: usize) {
+    if let Some(expected) = spec.checksum {
+        let sum = samples.iter().fold(0u16, |acc, &v| acc.wrapping_add(v as u16)) as i16;
+        if sum != expected {
+            tracing::warn!(
+                file = %path.display(),
+                signal = index,
+                expected,
+                actual = sum,
+                "checksum mismatch (the samples were read as stored)"
+            );
+        }
+    }
+}
+
+/// Samples of selected signals, as stored (digital) with conversions to physical units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signals {
+    specs: Vec<SignalSpec>,
+    fs: f64,
+    n_samples: usize,
+    digital: Vec<Vec<i32>>,
+}
+
+impl Signals {
+    /// Builds from parts; all channels must have the same length.
+    pub fn new(specs: Vec<SignalSpec>, fs: f64, digital: Vec<Vec<i32>>) -> Option<Self> {
+        let n = digital.first().map_or(0, Vec::len);
+        if specs.len() != digital.len() || digital.iter().any(|c| c.len() != n) {
+            return None;
+        }
+        Some(Self {
+            specs,
+            fs,
+            n_samples: n,
+            digital,
+        })
+    }
+
+    /// Number of signals held.
+    pub fn n_signals(&self) -> usize {
+        self.digital.len()
+    }
+
+    /// Samples per signal.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Sampling frequency (Hz).
+    pub fn fs(&self) -> f64 {
+        self.fs
+    }
+
+    /// Header lines of the held signals, in the order they were selected.
+    pub fn specs(&self) -> &[SignalSpec] {
+        &self.specs
+    }
+
+    /// Digital samples (ADC units) of held signal `i`.
+    pub fn digital(&self, i: usize) -> &[i32] {
+        &self.digital[i]
+    }
+
+    /// All digital channels.
+    pub fn into_digital(self) -> Vec<Vec<i32>> {
+        self.digital
+    }
+
+    /// Physical values `(d - baseline) / gain` of held signal `i` as f64; invalid samples are NaN.
+    pub fn physical_f64(&self, i: usize) -> Vec<f64> {
+        let spec = &self.specs[i];
+        self.digital[i].iter().map(|&d| spec.to_physical(d)).collect()
+    }
+
+    /// Physical values as f32 (computed in f64, then rounded once).
+    pub fn physical_f32(&self, i: usize) -> Vec<f32> {
+        let mut out = vec![0f32; self.n_samples];
+        self.physical_into(i, &mut out);
+        out
+    }
+
+    /// Writes the physical values of held signal `i` into `out` (length `n_samples`).
+    pub fn physical_into(&self, i: usize, out: &mut [f32]) {
+        let spec = &self.specs[i];
+        let (invalid, base, gain) = (spec.format.invalid_value(), f64::from(spec.baseline), spec.gain);
+        for (o, &d) in out.iter_mut().zip(&self.digital[i]) {
+            *o = if d == invalid {
+                f32::NAN
+            } else {
+                ((f64::from(d) - base) / gain) as f32
+            };
+        }
+    }
+}
