@@ -138,7 +138,12 @@ impl Annotations {
 
     /// Parses the bytes of an MIT-format annotation file; `path` is only used in errors.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
-        Parser { bytes, path, pos: 0 }.run()
+        Parser {
+            bytes,
+            path,
+            pos: 0,
+        }
+        .run()
     }
 
     /// Number of annotations.
@@ -171,17 +176,26 @@ impl Annotations {
         let (mut prev_sample, mut prev_chan, mut prev_num) = (0i64, 0u8, 0i8);
         for (i, a) in annotations.iter().enumerate() {
             if a.code == 0 || a.code > MAX_CODE {
-                return Err(WfdbError::invalid(path, format!("annotation {i}: code {} is not in 1..=58", a.code)));
+                return Err(WfdbError::invalid(
+                    path,
+                    format!("annotation {i}: code {} is not in 1..=58", a.code),
+                ));
             }
             if a.aux.len() > 254 {
-                return Err(WfdbError::invalid(path, format!("annotation {i}: aux note longer than 254 bytes")));
+                return Err(WfdbError::invalid(
+                    path,
+                    format!("annotation {i}: aux note longer than 254 bytes"),
+                ));
             }
             let delta = a.sample - prev_sample;
             if (0..=1023).contains(&delta) {
                 word(&mut out, a.code, delta as u16);
             } else {
                 let d = i32::try_from(delta).map_err(|_| {
-                    WfdbError::invalid(path, format!("annotation {i}: time step {delta} does not fit 32 bits"))
+                    WfdbError::invalid(
+                        path,
+                        format!("annotation {i}: time step {delta} does not fit 32 bits"),
+                    )
                 })? as u32;
                 word(&mut out, SKIP, 0);
                 out.extend_from_slice(&((d >> 16) as u16).to_le_bytes());
@@ -272,7 +286,9 @@ impl Parser<'_> {
                     return Err(WfdbError::Annotation {
                         path: self.path(),
                         offset: self.pos as u64,
-                        message: format!("pseudo-annotation {code} without an annotation before it"),
+                        message: format!(
+                            "pseudo-annotation {code} without an annotation before it"
+                        ),
                     });
                 }
                 break (code, inc);
@@ -383,16 +399,33 @@ mod tests {
     #[test]
     fn carry_over_rules() {
         // N at 10 with CHN 3 and NUM -2; V at 15 (chan and num carry); A at 20 with SUB -1, aux.
-        let mut b = words(&[(1 << 10) | 10, (62 << 10) | 3, (60 << 10) | 0xFE, (5 << 10) | 5]);
+        let mut b = words(&[
+            (1 << 10) | 10,
+            (62 << 10) | 3,
+            (60 << 10) | 0xFE,
+            (5 << 10) | 5,
+        ]);
         b.extend(words(&[(8 << 10) | 5, (61 << 10) | 0xFF, (63 << 10) | 3]));
         b.extend_from_slice(b"(N\0\0");
         b.extend(words(&[(1 << 10) | 1, 0]));
         let a = Annotations::parse(&b, p()).unwrap().annotations;
         assert_eq!(a.len(), 4);
-        assert_eq!((a[0].sample, a[0].chan, a[0].num, a[0].subtype), (10, 3, -2, 0));
-        assert_eq!((a[1].sample, a[1].symbol(), a[1].chan, a[1].num), (15, "V", 3, -2));
-        assert_eq!((a[2].sample, a[2].subtype, a[2].aux.as_slice()), (20, -1, &b"(N"[..]));
-        assert_eq!((a[3].sample, a[3].subtype, a[3].aux.len(), a[3].chan), (21, 0, 0, 3));
+        assert_eq!(
+            (a[0].sample, a[0].chan, a[0].num, a[0].subtype),
+            (10, 3, -2, 0)
+        );
+        assert_eq!(
+            (a[1].sample, a[1].symbol(), a[1].chan, a[1].num),
+            (15, "V", 3, -2)
+        );
+        assert_eq!(
+            (a[2].sample, a[2].subtype, a[2].aux.as_slice()),
+            (20, -1, &b"(N"[..])
+        );
+        assert_eq!(
+            (a[3].sample, a[3].subtype, a[3].aux.len(), a[3].chan),
+            (21, 0, 0, 3)
+        );
     }
 
     #[test]
@@ -414,12 +447,17 @@ mod tests {
     fn truncation_and_garbage_are_errors() {
         let bytes = words(&[(59 << 10), 1]);
         let e = Annotations::parse(&bytes, p()).unwrap_err().to_string();
-        assert!(e.contains("t.atr") && e.contains("SKIP") && e.contains("byte 0"), "{e}");
+        assert!(
+            e.contains("t.atr") && e.contains("SKIP") && e.contains("byte 0"),
+            "{e}"
+        );
         let mut bytes = words(&[(1 << 10) | 3, (63 << 10) | 9]);
         bytes.extend_from_slice(b"abc");
         let e = Annotations::parse(&bytes, p()).unwrap_err().to_string();
         assert!(e.contains("AUX") && e.contains("byte 2"), "{e}");
-        let e = Annotations::parse(&words(&[(61 << 10) | 1]), p()).unwrap_err().to_string();
+        let e = Annotations::parse(&words(&[(61 << 10) | 1]), p())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("pseudo-annotation 61"), "{e}");
         let e = Annotations::parse(&[1, 4, 7], p()).unwrap_err().to_string();
         assert!(e.contains("odd file length"), "{e}");

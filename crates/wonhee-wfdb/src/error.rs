@@ -9,12 +9,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum WfdbError {
     /// The operating system refused a read or a write.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file concerned.
         path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
+        /// What the operating system said (shown in the message, so not a `source()`).
+        error: std::io::Error,
     },
     /// A header line that does not follow the WFDB header syntax.
     #[error("{path}:{line}: {message}")]
@@ -68,7 +68,7 @@ impl WfdbError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 

@@ -6,25 +6,47 @@
 
 use crate::header::Format;
 
-/// Decodes `n_frames` frames of `k` interleaved samples from `bytes` into `k` channels.
+/// Decodes `n_frames` frames of `k` interleaved samples from `bytes`; channel `c` is kept
+/// when `wanted[c]` (the others come back empty, never allocated).
 ///
 /// The caller has checked that `bytes` holds at least `format.bytes_for(n_frames * k)` bytes.
-pub(crate) fn decode(format: Format, bytes: &[u8], n_frames: usize, k: usize) -> Vec<Vec<i32>> {
-    let mut chans: Vec<Vec<i32>> = (0..k).map(|_| Vec::with_capacity(n_frames)).collect();
+pub(crate) fn decode(
+    format: Format,
+    bytes: &[u8],
+    n_frames: usize,
+    wanted: &[bool],
+) -> Vec<Vec<i32>> {
+    let k = wanted.len();
+    let mut chans: Vec<Vec<i32>> = wanted
+        .iter()
+        .map(|&w| {
+            if w {
+                Vec::with_capacity(n_frames)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
     if k == 0 || n_frames == 0 {
         return chans;
     }
     let n = n_frames * k;
     match format {
-        Format::F212 => decode_212(bytes, n_frames, k, &mut chans),
-        Format::F16 => fixed::<2>(bytes, n, k, &mut chans, |b| i32::from(i16::from_le_bytes(b))),
-        Format::F61 => fixed::<2>(bytes, n, k, &mut chans, |b| i32::from(i16::from_be_bytes(b))),
-        Format::F160 => fixed::<2>(bytes, n, k, &mut chans, |b| i32::from(u16::from_le_bytes(b)) - 32768),
-        Format::F80 => fixed::<1>(bytes, n, k, &mut chans, |b| i32::from(b[0]) - 128),
-        Format::F24 => fixed::<3>(bytes, n, k, &mut chans, |b| {
+        Format::F212 => decode_212(bytes, n_frames, wanted, &mut chans),
+        Format::F16 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+            i32::from(i16::from_le_bytes(b))
+        }),
+        Format::F61 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+            i32::from(i16::from_be_bytes(b))
+        }),
+        Format::F160 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+            i32::from(u16::from_le_bytes(b)) - 32768
+        }),
+        Format::F80 => fixed::<1>(bytes, n, wanted, &mut chans, |b| i32::from(b[0]) - 128),
+        Format::F24 => fixed::<3>(bytes, n, wanted, &mut chans, |b| {
             (i32::from_le_bytes([0, b[0], b[1], b[2]])) >> 8
         }),
-        Format::F32 => fixed::<4>(bytes, n, k, &mut chans, i32::from_le_bytes),
+        Format::F32 => fixed::<4>(bytes, n, wanted, &mut chans, i32::from_le_bytes),
     }
     chans
 }
@@ -34,12 +56,26 @@ fn sext12(v: u32) -> i32 {
     ((v << 20) as i32) >> 20
 }
 
-fn decode_212(bytes: &[u8], n_frames: usize, k: usize, chans: &mut [Vec<i32>]) {
+#[inline(always)]
+fn lo12(t: &[u8]) -> i32 {
+    sext12(u32::from(t[0]) | ((u32::from(t[1]) & 0x0F) << 8))
+}
+
+#[inline(always)]
+fn hi12(t: &[u8]) -> i32 {
+    sext12(u32::from(t[2]) | ((u32::from(t[1]) & 0xF0) << 4))
+}
+
+fn decode_212(bytes: &[u8], n_frames: usize, wanted: &[bool], chans: &mut [Vec<i32>]) {
+    let k = wanted.len();
     let n = n_frames * k;
     let pairs = n / 2;
     let body = &bytes[..pairs * 3];
-    match k {
-        1 => {
+    match (k, wanted) {
+        (2, [true, false]) => chans[0].extend(body.chunks_exact(3).map(lo12)),
+        (2, [false, true]) => chans[1].extend(body.chunks_exact(3).map(hi12)),
+        (_, w) if !w.contains(&true) => {}
+        (1, _) => {
             let c = &mut chans[0];
             for t in body.chunks_exact(3) {
                 let (b0, b1, b2) = (u32::from(t[0]), u32::from(t[1]), u32::from(t[2]));
@@ -47,7 +83,7 @@ fn decode_212(bytes: &[u8], n_frames: usize, k: usize, chans: &mut [Vec<i32>]) {
                 c.push(sext12(b2 | ((b1 & 0xF0) << 4)));
             }
         }
-        2 => {
+        (2, _) => {
             let (c0, c1) = chans.split_at_mut(1);
             let (c0, c1) = (&mut c0[0], &mut c1[0]);
             for t in body.chunks_exact(3) {
@@ -59,13 +95,16 @@ fn decode_212(bytes: &[u8], n_frames: usize, k: usize, chans: &mut [Vec<i32>]) {
         _ => {
             let mut ch = 0;
             for t in body.chunks_exact(3) {
-                let (b0, b1, b2) = (u32::from(t[0]), u32::from(t[1]), u32::from(t[2]));
-                chans[ch].push(sext12(b0 | ((b1 & 0x0F) << 8)));
+                if wanted[ch] {
+                    chans[ch].push(lo12(t));
+                }
                 ch += 1;
                 if ch == k {
                     ch = 0;
                 }
-                chans[ch].push(sext12(b2 | ((b1 & 0xF0) << 4)));
+                if wanted[ch] {
+                    chans[ch].push(hi12(t));
+                }
                 ch += 1;
                 if ch == k {
                     ch = 0;
@@ -73,21 +112,24 @@ fn decode_212(bytes: &[u8], n_frames: usize, k: usize, chans: &mut [Vec<i32>]) {
             }
         }
     }
-    if n % 2 == 1 {
-        let (b0, b1) = (u32::from(bytes[pairs * 3]), u32::from(bytes[pairs * 3 + 1]));
-        chans[k - 1].push(sext12(b0 | ((b1 & 0x0F) << 8)));
+    if n % 2 == 1 && wanted[k - 1] {
+        chans[k - 1].push(lo12(&bytes[pairs * 3..pairs * 3 + 2]));
     }
 }
 
 fn fixed<const W: usize>(
     bytes: &[u8],
     n: usize,
-    k: usize,
+    wanted: &[bool],
     chans: &mut [Vec<i32>],
     f: impl Fn([u8; W]) -> i32,
 ) {
+    let k = wanted.len();
     let body = &bytes[..n * W];
     if k == 1 {
+        if !wanted[0] {
+            return;
+        }
         chans[0].extend(body.chunks_exact(W).map(|c| {
             let mut a = [0u8; W];
             a.copy_from_slice(c);
@@ -96,7 +138,11 @@ fn fixed<const W: usize>(
         return;
     }
     for frame in body.chunks_exact(W * k) {
-        for (ch, c) in frame.chunks_exact(W).enumerate() {
+        for (ch, c) in frame
+            .chunks_exact(W)
+            .enumerate()
+            .filter(|(ch, _)| wanted[*ch])
+        {
             let mut a = [0u8; W];
             a.copy_from_slice(c);
             chans[ch].push(f(a));
@@ -132,7 +178,9 @@ pub(crate) fn encode(format: Format, chans: &[&[i32]], out: &mut Vec<u8>) {
         }
         Format::F16 => flat.for_each(|v| out.extend_from_slice(&(v as i16).to_le_bytes())),
         Format::F61 => flat.for_each(|v| out.extend_from_slice(&(v as i16).to_be_bytes())),
-        Format::F160 => flat.for_each(|v| out.extend_from_slice(&((v + 32768) as u16).to_le_bytes())),
+        Format::F160 => {
+            flat.for_each(|v| out.extend_from_slice(&((v + 32768) as u16).to_le_bytes()))
+        }
         Format::F80 => flat.for_each(|v| out.push((v + 128) as u8)),
         Format::F24 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes()[..3])),
         Format::F32 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
@@ -156,7 +204,7 @@ mod tests {
     #[test]
     fn known_212_bytes() {
         // Samples 0x123 and -1 (0xFFF): bytes 0x23, 0xF1, 0xFF.
-        let ch = decode(Format::F212, &[0x23, 0xF1, 0xFF], 2, 1);
+        let ch = decode(Format::F212, &[0x23, 0xF1, 0xFF], 2, &[true]);
         assert_eq!(ch[0], vec![0x123, -1]);
         let mut out = Vec::new();
         encode(Format::F212, &[&[0x123], &[-1]], &mut out);
@@ -183,8 +231,29 @@ mod tests {
                     let refs: Vec<&[i32]> = chans.iter().map(Vec::as_slice).collect();
                     let mut bytes = Vec::new();
                     encode(f, &refs, &mut bytes);
-                    assert_eq!(bytes.len() as u64, f.bytes_for((n_frames * k) as u64).unwrap(), "{f:?}");
-                    assert_eq!(decode(f, &bytes, n_frames, k), chans, "{f:?} k={k} n={n_frames}");
+                    assert_eq!(
+                        bytes.len() as u64,
+                        f.bytes_for((n_frames * k) as u64).unwrap(),
+                        "{f:?}"
+                    );
+                    assert_eq!(
+                        decode(f, &bytes, n_frames, &vec![true; k]),
+                        chans,
+                        "{f:?} k={k} n={n_frames}"
+                    );
+                    // Any subset of channels decodes to the same values.
+                    for mask in 0..(1u32 << k) {
+                        let wanted: Vec<bool> = (0..k).map(|c| mask & (1 << c) != 0).collect();
+                        let got = decode(f, &bytes, n_frames, &wanted);
+                        for c in 0..k {
+                            let expect = if wanted[c] {
+                                chans[c].clone()
+                            } else {
+                                Vec::new()
+                            };
+                            assert_eq!(got[c], expect, "{f:?} k={k} mask={mask}");
+                        }
+                    }
                 }
             }
         }

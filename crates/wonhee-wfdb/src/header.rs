@@ -159,7 +159,11 @@ pub struct SignalSpec {
 
 impl SignalSpec {
     /// A signal with WFDB defaults: gain 200, baseline 0, mV, 12-bit ADC at zero.
-    pub fn new(file_name: impl Into<String>, format: Format, description: impl Into<String>) -> Self {
+    pub fn new(
+        file_name: impl Into<String>,
+        format: Format,
+        description: impl Into<String>,
+    ) -> Self {
         Self {
             file_name: file_name.into(),
             format,
@@ -229,8 +233,12 @@ impl Header {
         for raw in text.split(|&b| b == b'\n') {
             line_no += 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let line = std::str::from_utf8(raw)
-                .map_err(|e| err(line_no, format!("not UTF-8 text (byte {})", e.valid_up_to())))?;
+            let line = std::str::from_utf8(raw).map_err(|e| {
+                err(
+                    line_no,
+                    format!("not UTF-8 text (byte {})", e.valid_up_to()),
+                )
+            })?;
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
@@ -245,7 +253,7 @@ impl Header {
                     let (h, nsig) = parse_record_line(trimmed, path, line_no)?;
                     record = Some((h, nsig));
                 }
-                Some((h, nsig)) => {
+                Some((_, nsig)) => {
                     if signals.len() == *nsig {
                         return Err(err(
                             line_no,
@@ -263,7 +271,10 @@ impl Header {
         if signals.len() != nsig {
             return Err(err(
                 last_line,
-                format!("record line announces {nsig} signals, found {} signal lines", signals.len()),
+                format!(
+                    "record line announces {nsig} signals, found {} signal lines",
+                    signals.len()
+                ),
             ));
         }
         // Signals stored in one file must share its format and byte offset.
@@ -292,14 +303,22 @@ impl Header {
 
     /// Index of the first signal whose description equals `description` (e.g. `"MLII"`).
     pub fn signal_index(&self, description: &str) -> Option<usize> {
-        self.signals.iter().position(|s| s.description == description)
+        self.signals
+            .iter()
+            .position(|s| s.description == description)
     }
 
     /// Renders the header in WFDB syntax (LF line ends), as the writer stores it.
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let _ = write!(out, "{} {} {}", self.name, self.signals.len(), fmt_num(self.fs));
+        let _ = write!(
+            out,
+            "{} {} {}",
+            self.name,
+            self.signals.len(),
+            fmt_num(self.fs)
+        );
         if let Some(cf) = self.counter_freq {
             let _ = write!(out, "/{}", fmt_num(cf));
             if let Some(bc) = self.base_counter {
@@ -367,7 +386,9 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
         message,
     };
     let mut tokens = line.split_ascii_whitespace();
-    let name_tok = tokens.next().ok_or_else(|| err("empty record line".to_owned()))?;
+    let name_tok = tokens
+        .next()
+        .ok_or_else(|| err("empty record line".to_owned()))?;
     if name_tok.contains('/') {
         return Err(WfdbError::unsupported(
             path,
@@ -376,9 +397,11 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
     }
     let nsig = match tokens.next() {
         None => 0,
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| err(format!("number of signals `{t}` is not a non-negative integer")))?,
+        Some(t) => t.parse::<usize>().map_err(|_| {
+            err(format!(
+                "number of signals `{t}` is not a non-negative integer"
+            ))
+        })?,
     };
     let (mut fs, mut counter_freq, mut base_counter) = (DEFAULT_FS, None, None);
     if let Some(t) = tokens.next() {
@@ -386,16 +409,27 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
             Some((a, b)) => (a, Some(b)),
             None => (t, None),
         };
-        fs = parse_positive(fs_tok).ok_or_else(|| err(format!("sampling frequency `{fs_tok}` is not a positive number")))?;
+        fs = parse_positive(fs_tok).ok_or_else(|| {
+            err(format!(
+                "sampling frequency `{fs_tok}` is not a positive number"
+            ))
+        })?;
         if let Some(rest) = rest {
             let (cf_tok, bc_tok) = match rest.split_once('(') {
                 Some((a, b)) => (
                     a,
-                    Some(b.strip_suffix(')').ok_or_else(|| err(format!("unclosed `(` in `{t}`")))?),
+                    Some(
+                        b.strip_suffix(')')
+                            .ok_or_else(|| err(format!("unclosed `(` in `{t}`")))?,
+                    ),
                 ),
                 None => (rest, None),
             };
-            counter_freq = Some(parse_positive(cf_tok).ok_or_else(|| err(format!("counter frequency `{cf_tok}` is not a positive number")))?);
+            counter_freq = Some(parse_positive(cf_tok).ok_or_else(|| {
+                err(format!(
+                    "counter frequency `{cf_tok}` is not a positive number"
+                ))
+            })?);
             if let Some(bc) = bc_tok {
                 base_counter = Some(
                     bc.parse::<f64>()
@@ -408,15 +442,18 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
     }
     let sig_len = match tokens.next() {
         None => None,
-        Some(t) => Some(
-            t.parse::<u64>()
-                .map_err(|_| err(format!("number of samples `{t}` is not a non-negative integer")))?,
-        ),
+        Some(t) => Some(t.parse::<u64>().map_err(|_| {
+            err(format!(
+                "number of samples `{t}` is not a non-negative integer"
+            ))
+        })?),
     };
     let base_time = tokens.next().map(str::to_owned);
     let base_date = tokens.next().map(str::to_owned);
     if let Some(extra) = tokens.next() {
-        return Err(err(format!("unexpected field `{extra}` on the record line")));
+        return Err(err(format!(
+            "unexpected field `{extra}` on the record line"
+        )));
     }
     Ok((
         Header {
@@ -456,11 +493,13 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
     };
     let (file_name, rest) = next_token(line).ok_or_else(|| err("empty signal line".to_owned()))?;
     check_file_name(file_name).map_err(|m| err(format!("signal file `{file_name}`: {m}")))?;
-    let (fmt_tok, mut rest) =
-        next_token(rest).ok_or_else(|| err(format!("signal file `{file_name}` has no format field")))?;
+    let (fmt_tok, mut rest) = next_token(rest)
+        .ok_or_else(|| err(format!("signal file `{file_name}` has no format field")))?;
 
     // format[xspf][:skew][+offset]
-    let digits_end = fmt_tok.find(|c: char| !c.is_ascii_digit()).unwrap_or(fmt_tok.len());
+    let digits_end = fmt_tok
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(fmt_tok.len());
     let code: u16 = fmt_tok[..digits_end]
         .parse()
         .map_err(|_| err(format!("format `{fmt_tok}` does not start with a number")))?;
@@ -468,7 +507,9 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
     let mut modifiers = &fmt_tok[digits_end..];
     while let Some(c) = modifiers.chars().next() {
         let tail = &modifiers[1..];
-        let n_end = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
+        let n_end = tail
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let num = &tail[..n_end];
         let bad = || err(format!("format field `{fmt_tok}`: bad `{c}` modifier"));
         match c {
@@ -480,7 +521,12 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
         modifiers = &tail[n_end..];
     }
     let format = Format::from_code(code).ok_or_else(|| {
-        WfdbError::unsupported(path, format!("signal format {code} (line {line_no}); readable: 16, 24, 32, 61, 80, 160, 212"))
+        WfdbError::unsupported(
+            path,
+            format!(
+                "signal format {code} (line {line_no}); readable: 16, 24, 32, 61, 80, 160, 212"
+            ),
+        )
     })?;
     if spf == 0 {
         return Err(err("samples per frame must be at least 1".to_owned()));
@@ -502,7 +548,10 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
         let (gain_tok, base_tok) = match gain_part.split_once('(') {
             Some((g, b)) => (
                 g,
-                Some(b.strip_suffix(')').ok_or_else(|| err(format!("unclosed `(` in gain field `{tok}`")))?),
+                Some(
+                    b.strip_suffix(')')
+                        .ok_or_else(|| err(format!("unclosed `(` in gain field `{tok}`")))?,
+                ),
             ),
             None => (gain_part, None),
         };
@@ -513,7 +562,10 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
             .ok_or_else(|| err(format!("gain `{gain_tok}` is not a number")))?;
         spec.gain = if gain == 0.0 { DEFAULT_GAIN } else { gain };
         if let Some(b) = base_tok {
-            baseline = Some(b.parse().map_err(|_| err(format!("baseline `{b}` is not an integer")))?);
+            baseline = Some(
+                b.parse()
+                    .map_err(|_| err(format!("baseline `{b}` is not an integer")))?,
+            );
         }
         if let Some(u) = units {
             if u.is_empty() {
@@ -534,7 +586,10 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
         };
         let range_err = |name: &str, v: i64| err(format!("{name} {v} is out of range"));
         if let Some(v) = int_field("ADC resolution")? {
-            let v = u32::try_from(v).ok().filter(|b| *b <= 32).ok_or_else(|| range_err("ADC resolution", v))?;
+            let v = u32::try_from(v)
+                .ok()
+                .filter(|b| *b <= 32)
+                .ok_or_else(|| range_err("ADC resolution", v))?;
             if v != 0 {
                 spec.adc_res = v;
             }
@@ -600,7 +655,10 @@ mod tests {
         assert_eq!(h.signals.len(), 2);
         let s = &h.signals[0];
         assert_eq!(s.format, Format::F212);
-        assert_eq!((s.gain, s.baseline, s.adc_res, s.adc_zero, s.init_value), (200.0, 1024, 11, 1024, 995));
+        assert_eq!(
+            (s.gain, s.baseline, s.adc_res, s.adc_zero, s.init_value),
+            (200.0, 1024, 11, 1024, 995)
+        );
         assert_eq!(s.checksum, Some(-22131));
         assert_eq!(s.description, "MLII");
         assert_eq!(s.units, "mV");
@@ -624,7 +682,10 @@ mod tests {
         assert_eq!(s.units, "uV");
         assert_eq!(s.description, "ECG lead II");
         let d = &h.signals[1];
-        assert_eq!((d.gain, d.baseline, d.adc_res, d.units.as_str()), (200.0, 0, 16, "mV"));
+        assert_eq!(
+            (d.gain, d.baseline, d.adc_res, d.units.as_str()),
+            (200.0, 0, 16, "mV")
+        );
         assert_eq!(h.comments, vec!["leading comment"]);
     }
 
@@ -641,7 +702,10 @@ mod tests {
         assert!(e.contains("t.hea:2"), "{e}");
         assert!(e.contains("announces 2 signals"), "{e}");
         let e = parse("r 1 abc\n").unwrap_err().to_string();
-        assert!(e.contains("t.hea:1") && e.contains("sampling frequency"), "{e}");
+        assert!(
+            e.contains("t.hea:1") && e.contains("sampling frequency"),
+            "{e}"
+        );
         let e = parse("r 1 360\nr.dat 999\n").unwrap_err();
         assert!(matches!(e, WfdbError::Unsupported { .. }), "{e}");
         let e = parse("r/3 1 360\n").unwrap_err();
@@ -652,9 +716,13 @@ mod tests {
         assert!(e.contains("inside the record's folder"), "{e}");
         let e = parse("").unwrap_err().to_string();
         assert!(e.contains("no record line"), "{e}");
-        let e = parse("r 1 360\nr.dat 212 200 11 1024 995 99999999 0 x\n").unwrap_err().to_string();
+        let e = parse("r 1 360\nr.dat 212 200 11 1024 995 99999999 0 x\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("checksum"), "{e}");
-        let e = parse("r 2 360\na.dat 212\na.dat 16\n").unwrap_err().to_string();
+        let e = parse("r 2 360\na.dat 212\na.dat 16\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("disagree"), "{e}");
     }
 
@@ -665,7 +733,15 @@ mod tests {
         assert_eq!(Format::F212.samples_in(8), 5);
         assert_eq!(Format::F212.samples_in(7), 4);
         assert_eq!(Format::F16.bytes_for(u64::MAX), None);
-        for f in [Format::F16, Format::F24, Format::F32, Format::F61, Format::F80, Format::F160, Format::F212] {
+        for f in [
+            Format::F16,
+            Format::F24,
+            Format::F32,
+            Format::F61,
+            Format::F80,
+            Format::F160,
+            Format::F212,
+        ] {
             assert_eq!(Format::from_code(f.code()), Some(f));
             for n in 0..10 {
                 assert_eq!(f.samples_in(f.bytes_for(n).unwrap()), n, "{f:?} {n}");

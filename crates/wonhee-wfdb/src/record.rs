@@ -26,7 +26,9 @@ pub fn split_record_path(path: &Path) -> Result<(PathBuf, String)> {
         .file_name()
         .and_then(|n| n.to_str())
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| WfdbError::invalid(&path, "not a record path (expected e.g. data/mitdb/100)"))?
+        .ok_or_else(|| {
+            WfdbError::invalid(&path, "not a record path (expected e.g. data/mitdb/100)")
+        })?
         .to_owned();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -101,7 +103,10 @@ impl Record {
         let sigs = &self.header.signals;
         for (slot, &i) in selected.iter().enumerate() {
             if selected[..slot].contains(&i) {
-                return Err(WfdbError::invalid(&self.header_path, format!("signal {i} selected twice")));
+                return Err(WfdbError::invalid(
+                    &self.header_path,
+                    format!("signal {i} selected twice"),
+                ));
             }
             if i >= sigs.len() {
                 return Err(WfdbError::invalid(
@@ -120,7 +125,9 @@ impl Record {
             }
         }
         for file in files {
-            let in_file: Vec<usize> = (0..sigs.len()).filter(|&j| sigs[j].file_name == file).collect();
+            let in_file: Vec<usize> = (0..sigs.len())
+                .filter(|&j| sigs[j].file_name == file)
+                .collect();
             let spec = &sigs[in_file[0]];
             let path = self.dir.join(file);
             if spec.samples_per_frame != 1 {
@@ -130,10 +137,14 @@ impl Record {
                 ));
             }
             if spec.skew != 0 {
-                return Err(WfdbError::unsupported(&self.header_path, format!("skew in {file}")));
+                return Err(WfdbError::unsupported(
+                    &self.header_path,
+                    format!("skew in {file}"),
+                ));
             }
             let bytes = std::fs::read(&path).map_err(|e| WfdbError::io(&path, e))?;
-            let (chans, n) = decode_file(&bytes, &path, spec, in_file.len(), self.header.sig_len)?;
+            let wanted: Vec<bool> = in_file.iter().map(|j| selected.contains(j)).collect();
+            let (chans, n) = decode_file(&bytes, &path, spec, &wanted, self.header.sig_len)?;
             match n_samples {
                 None => n_samples = Some(n),
                 Some(m) if m != n => {
@@ -144,8 +155,10 @@ impl Record {
                 }
                 Some(_) => {}
             }
-            for (c, &j) in chans.iter().zip(&in_file) {
-                verify_checksum(&sigs[j], c, &path, j);
+            for ((c, &j), &w) in chans.iter().zip(&in_file).zip(&wanted) {
+                if w {
+                    verify_checksum(&sigs[j], c, &path, j);
+                }
             }
             let mut chans: Vec<Option<Vec<i32>>> = chans.into_iter().map(Some).collect();
             for (slot, &i) in selected.iter().enumerate() {
@@ -169,9 +182,10 @@ fn decode_file(
     bytes: &[u8],
     path: &Path,
     spec: &SignalSpec,
-    k: usize,
+    wanted: &[bool],
     sig_len: Option<u64>,
 ) -> Result<(Vec<Vec<i32>>, usize)> {
+    let k = wanted.len();
     let fmt = spec.format;
     let len = bytes.len() as u64;
     let offset = spec.byte_offset;
@@ -208,12 +222,14 @@ fn decode_file(
     let n_frames = usize::try_from(n_frames)
         .map_err(|_| WfdbError::invalid(path, "record too long for this platform"))?;
     let body = &bytes[offset as usize..];
-    Ok((format::decode(fmt, body, n_frames, k), n_frames))
+    Ok((format::decode(fmt, body, n_frames, wanted), n_frames))
 }
 
 fn verify_checksum(spec: &SignalSpec, samples: &[i32], path: &Path, index: usize) {
     if let Some(expected) = spec.checksum {
-        let sum = samples.iter().fold(0u16, |acc, &v| acc.wrapping_add(v as u16)) as i16;
+        let sum = samples
+            .iter()
+            .fold(0u16, |acc, &v| acc.wrapping_add(v as u16)) as i16;
         if sum != expected {
             tracing::warn!(
                 file = %path.display(),
@@ -283,7 +299,10 @@ impl Signals {
     /// Physical values `(d - baseline) / gain` of held signal `i` as f64; invalid samples are NaN.
     pub fn physical_f64(&self, i: usize) -> Vec<f64> {
         let spec = &self.specs[i];
-        self.digital[i].iter().map(|&d| spec.to_physical(d)).collect()
+        self.digital[i]
+            .iter()
+            .map(|&d| spec.to_physical(d))
+            .collect()
     }
 
     /// Physical values as f32 (computed in f64, then rounded once).
@@ -296,7 +315,11 @@ impl Signals {
     /// Writes the physical values of held signal `i` into `out` (length `n_samples`).
     pub fn physical_into(&self, i: usize, out: &mut [f32]) {
         let spec = &self.specs[i];
-        let (invalid, base, gain) = (spec.format.invalid_value(), f64::from(spec.baseline), spec.gain);
+        let (invalid, base, gain) = (
+            spec.format.invalid_value(),
+            f64::from(spec.baseline),
+            spec.gain,
+        );
         for (o, &d) in out.iter_mut().zip(&self.digital[i]) {
             *o = if d == invalid {
                 f32::NAN

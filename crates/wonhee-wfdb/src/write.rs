@@ -37,32 +37,57 @@ pub fn write_record(
 ) -> Result<PathBuf> {
     let hea_path = dir.join(format!("{name}.hea"));
     if !matches!(format, Format::F212 | Format::F16) {
-        return Err(WfdbError::unsupported(&hea_path, format!("writing format {}", format.code())));
+        return Err(WfdbError::unsupported(
+            &hea_path,
+            format!("writing format {}", format.code()),
+        ));
     }
     if name.is_empty() || name.contains(['/', '\\', '\0', ' ']) {
-        return Err(WfdbError::invalid(&hea_path, format!("bad record name `{name}`")));
+        return Err(WfdbError::invalid(
+            &hea_path,
+            format!("bad record name `{name}`"),
+        ));
     }
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(WfdbError::invalid(&hea_path, format!("sampling frequency {fs} is not positive")));
+        return Err(WfdbError::invalid(
+            &hea_path,
+            format!("sampling frequency {fs} is not positive"),
+        ));
     }
     let n = signals.first().map_or(0, |s| s.samples.len());
     let (lo, hi) = format.digital_range();
     for (i, s) in signals.iter().enumerate() {
         if s.samples.len() != n {
-            return Err(WfdbError::invalid(&hea_path, format!("signal {i} has {} samples, signal 0 has {n}", s.samples.len())));
+            return Err(WfdbError::invalid(
+                &hea_path,
+                format!(
+                    "signal {i} has {} samples, signal 0 has {n}",
+                    s.samples.len()
+                ),
+            ));
         }
         if let Some(pos) = s.samples.iter().position(|v| !(lo..=hi).contains(v)) {
             return Err(WfdbError::invalid(
                 &hea_path,
-                format!("signal {i} sample {pos} = {} is outside format {} range {lo}..={hi}", s.samples[pos], format.code()),
+                format!(
+                    "signal {i} sample {pos} = {} is outside format {} range {lo}..={hi}",
+                    s.samples[pos],
+                    format.code()
+                ),
             ));
         }
         if s.spec.description.contains(['\n', '\r']) || s.spec.units.contains(char::is_whitespace) {
-            return Err(WfdbError::invalid(&hea_path, format!("signal {i}: description or units not writable")));
+            return Err(WfdbError::invalid(
+                &hea_path,
+                format!("signal {i}: description or units not writable"),
+            ));
         }
     }
     if comments.iter().any(|c| c.contains(['\n', '\r'])) {
-        return Err(WfdbError::invalid(&hea_path, "comments must be single lines"));
+        return Err(WfdbError::invalid(
+            &hea_path,
+            "comments must be single lines",
+        ));
     }
     let dat_name = format!("{name}.dat");
     let header = Header {
@@ -83,7 +108,11 @@ pub fn write_record(
                 spec.skew = 0;
                 spec.byte_offset = 0;
                 spec.init_value = s.samples.first().copied().unwrap_or(spec.adc_zero);
-                spec.checksum = Some(s.samples.iter().fold(0u16, |a, &v| a.wrapping_add(v as u16)) as i16);
+                spec.checksum = Some(
+                    s.samples
+                        .iter()
+                        .fold(0u16, |a, &v| a.wrapping_add(v as u16)) as i16,
+                );
                 spec
             })
             .collect(),
@@ -99,11 +128,18 @@ pub fn write_record(
 }
 
 /// Writes `<record>.<annotator>` in MIT format. `record` is a record path without extension.
-pub fn write_annotations(record: &Path, annotator: &str, annotations: &[Annotation]) -> Result<PathBuf> {
+pub fn write_annotations(
+    record: &Path,
+    annotator: &str,
+    annotations: &[Annotation],
+) -> Result<PathBuf> {
     let (dir, name) = split_record_path(record)?;
     let path = dir.join(format!("{name}.{annotator}"));
     if annotator.is_empty() || annotator.contains(['/', '\\', '\0']) {
-        return Err(WfdbError::invalid(&path, format!("bad annotator name `{annotator}`")));
+        return Err(WfdbError::invalid(
+            &path,
+            format!("bad annotator name `{annotator}`"),
+        ));
     }
     let bytes = Annotations::encode(annotations, &path)?;
     atomic_write(&path, &bytes)?;
@@ -116,13 +152,22 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".wonhee-")
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".wonhee-").suffix(".tmp");
+    // Ordinary file permissions (tempfile's default is owner-only).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| WfdbError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| WfdbError::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| WfdbError::io(path, e))?;
-    tmp.persist(path).map_err(|e| WfdbError::io(path, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| WfdbError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| WfdbError::io(path, e.error))?;
     Ok(())
 }

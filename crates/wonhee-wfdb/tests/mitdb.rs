@@ -11,9 +11,14 @@ use sha2::{Digest, Sha256};
 use wonhee_wfdb::{Annotations, Record};
 
 fn mitdb() -> PathBuf {
-    let dir = std::env::var_os("WONHEE_MITDB").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/mitdb"))
-    });
+    let dir = std::env::var_os("WONHEE_MITDB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/data/mitdb"
+            ))
+        });
     assert!(
         dir.join("RECORDS").is_file(),
         "MIT-BIH not found at {} (set WONHEE_MITDB)",
@@ -31,7 +36,10 @@ fn records(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -43,7 +51,14 @@ fn samples_and_annotations_match_wfdb_python_bit_for_bit() {
     let mut cache: HashMap<String, (Record, wonhee_wfdb::Signals, Annotations)> = HashMap::new();
     for line in reference.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
-        let (rec, kind, idx, n, sha, extra) = (f[0], f[1], f[2].parse::<usize>().unwrap(), f[3].parse::<usize>().unwrap(), f[4], f[5]);
+        let (rec, kind, idx, n, sha, extra) = (
+            f[0],
+            f[1],
+            f[2].parse::<usize>().unwrap(),
+            f[3].parse::<usize>().unwrap(),
+            f[4],
+            f[5],
+        );
         let (record, sig, ann) = cache.entry(rec.to_owned()).or_insert_with(|| {
             let r = Record::open(dir.join(rec)).unwrap();
             let s = r.read_signals().unwrap();
@@ -53,11 +68,18 @@ fn samples_and_annotations_match_wfdb_python_bit_for_bit() {
         match kind {
             "digital" => {
                 assert_eq!(sig.n_samples(), n, "{rec}");
-                let bytes: Vec<u8> = sig.digital(idx).iter().flat_map(|v| v.to_le_bytes()).collect();
+                let bytes: Vec<u8> = sig
+                    .digital(idx)
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect();
                 assert_eq!(hex(&bytes), sha, "{rec} digital signal {idx}");
                 for kv in extra.split(',') {
                     let (j, v) = kv.split_once(':').unwrap();
-                    assert_eq!(sig.digital(idx)[j.parse::<usize>().unwrap()], v.parse::<i32>().unwrap());
+                    assert_eq!(
+                        sig.digital(idx)[j.parse::<usize>().unwrap()],
+                        v.parse::<i32>().unwrap()
+                    );
                 }
             }
             "physical" => {
@@ -72,14 +94,25 @@ fn samples_and_annotations_match_wfdb_python_bit_for_bit() {
                 let mut blob = Vec::new();
                 for a in &ann.annotations {
                     blob.extend_from_slice(
-                        format!("{},{},{},{},{},", a.sample, a.symbol(), a.subtype, a.chan, a.num).as_bytes(),
+                        format!(
+                            "{},{},{},{},{},",
+                            a.sample,
+                            a.symbol(),
+                            a.subtype,
+                            a.chan,
+                            a.num
+                        )
+                        .as_bytes(),
                     );
                     blob.extend_from_slice(&a.aux);
                     blob.push(b'\n');
                 }
                 assert_eq!(hex(&blob), sha, "{rec} annotations");
                 let n_aux: usize = extra.trim_start_matches("aux:").parse().unwrap();
-                assert_eq!(ann.annotations.iter().filter(|a| !a.aux.is_empty()).count(), n_aux);
+                assert_eq!(
+                    ann.annotations.iter().filter(|a| !a.aux.is_empty()).count(),
+                    n_aux
+                );
                 assert!(ann.annotations.iter().all(|a| !a.aux.ends_with(&[0])));
             }
             other => panic!("unknown kind {other}"),
@@ -105,12 +138,19 @@ fn annotation_counts_match_counts_tsv() {
         ("F", &["F"]),
         ("Q", &["/", "f", "Q"]),
     ];
-    let beat_syms: Vec<&str> = classes.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    let beat_syms: Vec<&str> = classes
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .collect();
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     let mut n_records = 0;
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
-        let row: HashMap<&str, u64> = cols[1..].iter().copied().zip(f[1..].iter().map(|v| v.parse().unwrap())).collect();
+        let row: HashMap<&str, u64> = cols[1..]
+            .iter()
+            .copied()
+            .zip(f[1..].iter().map(|v| v.parse().unwrap()))
+            .collect();
         if f[0] == "total" {
             for (k, v) in &row {
                 assert_eq!(totals.get(*k).copied().unwrap_or(0), *v, "total {k}");
@@ -118,7 +158,9 @@ fn annotation_counts_match_counts_tsv() {
             continue;
         }
         n_records += 1;
-        let counts = Annotations::open(dir.join(f[0]), "atr").unwrap().symbol_counts();
+        let counts = Annotations::open(dir.join(f[0]), "atr")
+            .unwrap()
+            .symbol_counts();
         let get = |s: &str| counts.get(s).copied().unwrap_or(0) as u64;
         let mut mine: HashMap<String, u64> = HashMap::new();
         for s in &beat_syms {
@@ -129,7 +171,10 @@ fn annotation_counts_match_counts_tsv() {
         }
         let n_beats: u64 = beat_syms.iter().map(|s| get(s)).sum();
         mine.insert("n_beats".into(), n_beats);
-        mine.insert("non_beat".into(), counts.values().map(|&v| v as u64).sum::<u64>() - n_beats);
+        mine.insert(
+            "non_beat".into(),
+            counts.values().map(|&v| v as u64).sum::<u64>() - n_beats,
+        );
         for (k, v) in &row {
             assert_eq!(mine[*k], *v, "record {} column {k}", f[0]);
             *totals.entry((*k).to_owned()).or_insert(0) += mine[*k];
@@ -167,7 +212,11 @@ fn headers_and_samples_agree_with_the_wfdb_crate() {
         }
         let sig = ours.read_signals().unwrap();
         let n = sig.n_samples();
-        let frames = theirs.multi_signal_reader().unwrap().read_frames(n + 1).unwrap();
+        let frames = theirs
+            .multi_signal_reader()
+            .unwrap()
+            .read_frames(n + 1)
+            .unwrap();
         assert_eq!(frames.len(), n, "{name}");
         for (t, frame) in frames.iter().enumerate() {
             for (s, v) in frame.iter().enumerate() {
@@ -181,7 +230,12 @@ fn headers_and_samples_agree_with_the_wfdb_crate() {
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
 fn lead_placement_facts() {
     let dir = mitdb();
-    let mlii = |r: &str| Record::open(dir.join(r)).unwrap().header().signal_index("MLII");
+    let mlii = |r: &str| {
+        Record::open(dir.join(r))
+            .unwrap()
+            .header()
+            .signal_index("MLII")
+    };
     assert_eq!(mlii("114"), Some(1));
     assert_eq!(mlii("102"), None);
     assert_eq!(mlii("104"), None);

@@ -1,0 +1,164 @@
+//! `wonhee info RECORD [--json]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use wonhee_wfdb::{Annotations, Record};
+
+/// Arguments of `wonhee info`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Record path without extension (e.g. ../shared/data/mitdb/100) or its .hea file; a folder
+    /// means every record listed in its RECORDS file.
+    record: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Annotators to count (default: atr, when the file exists).
+    #[arg(long = "annotator")]
+    annotators: Vec<String>,
+}
+
+/// JSON shape of one record's summary.
+#[derive(Serialize)]
+pub struct Info {
+    record: String,
+    fs: f64,
+    n_sig: usize,
+    sig_len: Option<u64>,
+    duration_s: Option<f64>,
+    signals: Vec<SignalInfo>,
+    comments: Vec<String>,
+    annotations: BTreeMap<String, AnnotationInfo>,
+}
+
+#[derive(Serialize)]
+struct SignalInfo {
+    file: String,
+    fmt: u16,
+    gain: f64,
+    baseline: i32,
+    adc_zero: i32,
+    adc_res: u32,
+    units: String,
+    description: String,
+}
+
+#[derive(Serialize)]
+struct AnnotationInfo {
+    count: usize,
+    symbols: BTreeMap<String, usize>,
+}
+
+/// Summarises one record.
+pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
+    let rec = Record::open(path)?;
+    let h = rec.header();
+    let explicit = !annotators.is_empty();
+    let names: Vec<String> = if explicit {
+        annotators.to_vec()
+    } else {
+        vec!["atr".to_owned()]
+    };
+    let mut annotations = BTreeMap::new();
+    for a in names {
+        let file = rec.file_path(&a);
+        if !explicit && !file.exists() {
+            continue;
+        }
+        let ann = Annotations::open(rec.dir().join(rec.name()), &a)?;
+        annotations.insert(
+            a,
+            AnnotationInfo {
+                count: ann.len(),
+                symbols: ann
+                    .symbol_counts()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            },
+        );
+    }
+    Ok(Info {
+        record: h.name.clone(),
+        fs: h.fs,
+        n_sig: h.n_sig(),
+        sig_len: h.sig_len,
+        duration_s: h.sig_len.map(|n| n as f64 / h.fs),
+        signals: h
+            .signals
+            .iter()
+            .map(|s| SignalInfo {
+                file: s.file_name.clone(),
+                fmt: s.format.code(),
+                gain: s.gain,
+                baseline: s.baseline,
+                adc_zero: s.adc_zero,
+                adc_res: s.adc_res,
+                units: s.units.clone(),
+                description: s.description.clone(),
+            })
+            .collect(),
+        comments: h.comments.clone(),
+        annotations,
+    })
+}
+
+fn print_text(i: &Info) {
+    let dur = i
+        .duration_s
+        .map(|d| format!(" ({:.1} s)", d))
+        .unwrap_or_default();
+    println!(
+        "record {}: {} signal(s) at {} Hz, {} samples{dur}",
+        i.record,
+        i.n_sig,
+        i.fs,
+        i.sig_len.map_or("?".to_owned(), |n| n.to_string())
+    );
+    for (k, s) in i.signals.iter().enumerate() {
+        println!(
+            "  signal {k}: {:<6} file {} format {} gain {} baseline {} adc_zero {} units {}",
+            s.description, s.file, s.fmt, s.gain, s.baseline, s.adc_zero, s.units
+        );
+    }
+    for c in &i.comments {
+        println!("  # {c}");
+    }
+    for (name, a) in &i.annotations {
+        let syms: Vec<String> = a.symbols.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        println!("  {name}: {} annotations  {}", a.count, syms.join(" "));
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<()> {
+    if args.record.is_dir() {
+        let list = args.record.join("RECORDS");
+        let text = std::fs::read_to_string(&list)
+            .with_context(|| format!("{}: cannot read the record list", list.display()))?;
+        let names: Vec<&str> = text.split_whitespace().collect();
+        let bar = crate::cmd::progress(names.len() as u64, "reading records");
+        let mut all = Vec::with_capacity(names.len());
+        for n in names {
+            all.push(info(&args.record.join(n), &args.annotators)?);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        } else {
+            all.iter().for_each(print_text);
+        }
+        return Ok(());
+    }
+    let i = info(&args.record, &args.annotators)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&i)?);
+    } else {
+        print_text(&i);
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! `wonhee`: the WonHEE-rs command-line tool.
+//!
+//! Every command reports bad input as one line naming the file and the problem, exits with a
+//! non-zero status, and leaves nothing at `--out` (outputs are written to a temporary file and
+//! renamed into place). Logs go to stderr through `tracing` (`RUST_LOG=debug` for more).
+
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// mimalloc keeps freed memory for reuse: the per-record buffers of `prepare` and the training
+/// tensors would otherwise be page-faulted in afresh each time (glibc returns large blocks to
+/// the OS), which costs more than the arithmetic on them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// WonHEE-rs: multi-task transformer for ECG classification, imputation and forecasting.
+#[derive(Parser)]
+#[command(name = "wonhee", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Header summary and annotation counts of a record (or of every record in a folder).
+    Info(cmd::info::Args),
+    /// Export a record's signals as CSV or parquet.
+    Export(cmd::export::Args),
+    /// Export a record's annotations as CSV or parquet.
+    Annotations(cmd::annotations::Args),
+    /// Build the training dataset: beat windows, labels, splits (see `wonhee-dataset`).
+    Prepare(cmd::prepare::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info(a) => cmd::info::run(a),
+        Command::Export(a) => cmd::export::run(a),
+        Command::Annotations(a) => cmd::annotations::run(a),
+        Command::Prepare(a) => cmd::prepare::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error chain on one line: `outer: inner: root cause`.
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}

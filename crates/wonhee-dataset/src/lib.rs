@@ -1,0 +1,47 @@
+//! MIT-BIH beat windows for WonHEE: labels, splits, sampling and storage.
+//!
+//! ```no_run
+//! use wonhee_dataset::{Dataset, PrepareConfig, Side, WeightedSampler, prepare, read_record_list, write_dataset};
+//!
+//! # fn main() -> Result<(), wonhee_dataset::DatasetError> {
+//! let dir = std::path::Path::new("../shared/data/mitdb");
+//! let names = read_record_list(dir)?;
+//! let prepared = prepare(dir, &names, &PrepareConfig::default(), &|| ())?;
+//! write_dataset(&prepared, "prepared".as_ref(), false, true)?;
+//!
+//! let ds = Dataset::open("prepared")?;
+//! let train = ds.indices(Side::Train);
+//! let mut sampler = WeightedSampler::class_balanced(train, ds.labels(), ds.class_names().len(), 0).unwrap();
+//! let batch = sampler.sample(128);
+//! let mut x = vec![0f32; batch.len() * ds.window_len()];
+//! ds.fill_batch(&batch, &ds.scaler(None)?, &mut x)?;
+//! # Ok(()) }
+//! ```
+//!
+//! The data path: read the lead named MLII (signal 0 where a record has none, recorded in the
+//! summary) -> per-record z-score -> resample 360 -> 128 Hz (polyphase by default) -> one
+//! 640-point window centred on each beat (`c = round(s * 128 / 360)`, window `[c - 320,
+//! c + 320)`; beats whose window does not fit are dropped and counted) -> AAMI class -> split ->
+//! train-set scaler (fitted on training windows only, applied when a batch is filled).
+//!
+//! Windows are never stored: each record's signal is stored once and a window is a slice of it.
+
+mod error;
+mod labels;
+mod prepare;
+mod sampler;
+mod splits;
+mod store;
+mod summary;
+
+pub use error::{DatasetError, Result};
+pub use labels::ClassScheme;
+pub use prepare::{BeatTable, PrepareConfig, Prepared, ResampleMethod, prepare, read_record_list};
+pub use sampler::{RngState, Shuffler, WeightedSampler};
+pub use splits::{DS1, DS2, PACED, Side, SplitKind, record_sides, stratified_sides};
+pub use store::{
+    BEATS_FILE, Dataset, SIGNALS_FILE, SUMMARY_FILE, WINDOWS_FILE, scale_into, write_dataset,
+};
+pub use summary::{
+    ClassCounts, FORMAT_VERSION, InputFile, OverlapStats, RecordSummary, SideSummary, Summary,
+};

@@ -1,0 +1,209 @@
+//! Seeded index samplers: class-balanced weighted sampling with replacement, and shuffling.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Position of a sampler's random stream, enough to resume it exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngState {
+    /// Seed the stream started from.
+    pub seed: u64,
+    /// Words consumed so far.
+    pub word_pos: u128,
+}
+
+fn rng_at(state: RngState) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(state.seed);
+    r.set_word_pos(state.word_pos);
+    r
+}
+
+/// Draws indices with replacement, each with probability proportional to its weight.
+#[derive(Clone, Debug)]
+pub struct WeightedSampler {
+    items: Vec<usize>,
+    cumulative: Vec<f64>,
+    seed: u64,
+    rng: ChaCha8Rng,
+}
+
+impl WeightedSampler {
+    /// A sampler over `items` with the given positive weights.
+    pub fn new(items: Vec<usize>, weights: &[f64], seed: u64) -> Option<Self> {
+        if items.is_empty()
+            || items.len() != weights.len()
+            || weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+        {
+            return None;
+        }
+        let mut acc = 0.0;
+        let cumulative: Vec<f64> = weights
+            .iter()
+            .map(|w| {
+                acc += w;
+                acc
+            })
+            .collect();
+        if !(acc > 0.0) {
+            return None;
+        }
+        Some(Self {
+            items,
+            cumulative,
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        })
+    }
+
+    /// Class-balanced: each item weighted by `1 / (count of its class among items)`, so every
+    /// class present is drawn equally often in expectation.
+    pub fn class_balanced(
+        items: Vec<usize>,
+        labels: &[u8],
+        n_classes: usize,
+        seed: u64,
+    ) -> Option<Self> {
+        let mut counts = vec![0usize; n_classes];
+        for &i in &items {
+            *counts.get_mut(usize::from(*labels.get(i)?))? += 1;
+        }
+        let weights: Vec<f64> = items
+            .iter()
+            .map(|&i| 1.0 / counts[usize::from(labels[i])] as f64)
+            .collect();
+        Self::new(items, &weights, seed)
+    }
+
+    /// Draws `n` items.
+    pub fn sample(&mut self, n: usize) -> Vec<usize> {
+        let total = *self.cumulative.last().unwrap_or(&1.0);
+        (0..n)
+            .map(|_| {
+                let u: f64 = self.rng.random::<f64>() * total;
+                let k = self
+                    .cumulative
+                    .partition_point(|&c| c <= u)
+                    .min(self.items.len() - 1);
+                self.items[k]
+            })
+            .collect()
+    }
+
+    /// Where the random stream stands (for checkpoints).
+    pub fn state(&self) -> RngState {
+        RngState {
+            seed: self.seed,
+            word_pos: self.rng.get_word_pos(),
+        }
+    }
+
+    /// Continues from a saved state.
+    pub fn set_state(&mut self, state: RngState) {
+        self.seed = state.seed;
+        self.rng = rng_at(state);
+    }
+}
+
+/// Plain seeded shuffling of a fixed set of indices, one permutation per epoch.
+#[derive(Clone, Debug)]
+pub struct Shuffler {
+    items: Vec<usize>,
+    seed: u64,
+    rng: ChaCha8Rng,
+}
+
+impl Shuffler {
+    /// A shuffler over `items`.
+    pub fn new(items: Vec<usize>, seed: u64) -> Self {
+        Self {
+            items,
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// The next epoch's order.
+    pub fn epoch(&mut self) -> Vec<usize> {
+        let mut v = self.items.clone();
+        v.shuffle(&mut self.rng);
+        v
+    }
+
+    /// Where the random stream stands.
+    pub fn state(&self) -> RngState {
+        RngState {
+            seed: self.seed,
+            word_pos: self.rng.get_word_pos(),
+        }
+    }
+
+    /// Continues from a saved state.
+    pub fn set_state(&mut self, state: RngState) {
+        self.seed = state.seed;
+        self.rng = rng_at(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_sampling_equalises_classes() {
+        // 900 of class 0, 90 of class 1, 10 of class 2.
+        let labels: Vec<u8> = (0..1000)
+            .map(|i| {
+                if i < 900 {
+                    0
+                } else if i < 990 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let mut s = WeightedSampler::class_balanced((0..1000).collect(), &labels, 3, 5).unwrap();
+        let draws = s.sample(30_000);
+        let mut counts = [0usize; 3];
+        for d in &draws {
+            counts[usize::from(labels[*d])] += 1;
+        }
+        for c in counts {
+            assert!((c as f64 / 10_000.0 - 1.0).abs() < 0.05, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn samplers_resume_exactly() {
+        let labels = vec![0u8, 1, 1, 0, 2];
+        let mut a = WeightedSampler::class_balanced((0..5).collect(), &labels, 3, 9).unwrap();
+        let _ = a.sample(17);
+        let st = a.state();
+        let next = a.sample(50);
+        let mut b = WeightedSampler::class_balanced((0..5).collect(), &labels, 3, 1).unwrap();
+        b.set_state(st);
+        assert_eq!(b.sample(50), next);
+
+        let mut s = Shuffler::new((0..100).collect(), 3);
+        let e1 = s.epoch();
+        let st = s.state();
+        let e2 = s.epoch();
+        assert_ne!(e1, e2);
+        let mut t = Shuffler::new((0..100).collect(), 3);
+        t.set_state(st);
+        assert_eq!(t.epoch(), e2);
+        let mut sorted = e1.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bad_weights_are_refused() {
+        assert!(WeightedSampler::new(vec![1, 2], &[1.0], 0).is_none());
+        assert!(WeightedSampler::new(vec![1], &[f64::NAN], 0).is_none());
+        assert!(WeightedSampler::new(vec![1], &[0.0], 0).is_none());
+        assert!(WeightedSampler::class_balanced(vec![7], &[0, 1], 2, 0).is_none());
+    }
+}

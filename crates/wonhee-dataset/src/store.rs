@@ -1,0 +1,567 @@
+//! On-disk layout of a prepared dataset, written atomically and loaded without copying signals.
+//!
+//! ```text
+//! OUT/
+//!   signals.safetensors   one f32 tensor per record (named by record), the standardized lead
+//!   beats.parquet         record, centre, sample, symbol, class, class_name, split, fold
+//!   summary.json          counts, splits, scaler, overlap, config, checksums (see Summary)
+//!   windows.safetensors   only with `materialize`: windows f32 [N, L], labels i64 [N], split u8 [N]
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{Column, DataFrame, DataType, ParquetReader, ParquetWriter, SerReader};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use wonhee_signal::Scaler;
+
+use crate::error::{DatasetError, Result};
+use crate::prepare::Prepared;
+use crate::splits::Side;
+use crate::summary::{FORMAT_VERSION, Summary};
+
+/// File names inside a prepared dataset folder.
+pub const SIGNALS_FILE: &str = "signals.safetensors";
+/// Beat index file name.
+pub const BEATS_FILE: &str = "beats.parquet";
+/// Summary file name.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// Materialized windows file name.
+pub const WINDOWS_FILE: &str = "windows.safetensors";
+
+fn f32_bytes(v: &[f32]) -> &[u8] {
+    bytemuck::cast_slice(v)
+}
+
+/// Writes a prepared dataset to `out`, completely or not at all: everything goes to a temporary
+/// folder beside `out`, which is renamed to `out` at the end. An existing `out` is replaced only
+/// when `overwrite` is set.
+pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: bool) -> Result<()> {
+    if out.exists() && !overwrite {
+        return Err(DatasetError::invalid(
+            out,
+            "already exists (pass --force to replace it)",
+        ));
+    }
+    let parent = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| DatasetError::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".wonhee-prepare-")
+        .tempdir_in(&parent)
+        .map_err(|e| DatasetError::io(&parent, e))?;
+    let dir = tmp.path();
+    let t0 = std::time::Instant::now();
+
+    // Signals: one tensor per record.
+    let views: Vec<(String, TensorView<'_>)> = p
+        .records
+        .iter()
+        .zip(&p.signals)
+        .map(|(name, s)| {
+            TensorView::new(Dtype::F32, vec![s.len()], f32_bytes(s))
+                .map(|v| (name.clone(), v))
+                .map_err(|e| DatasetError::invalid(dir.join(SIGNALS_FILE), e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    let sig_path = dir.join(SIGNALS_FILE);
+    safetensors::serialize_to_file(views, None, &sig_path)
+        .map_err(|e| DatasetError::invalid(&sig_path, e.to_string()))?;
+
+    // Beat index.
+    let b = &p.beats;
+    let names = p.summary.classes.clone();
+    let mut df = DataFrame::new(
+        b.len(),
+        vec![
+            Column::new(
+                "record".into(),
+                b.record
+                    .iter()
+                    .map(|&r| p.records[usize::from(r)].as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("centre".into(), b.centre.clone()),
+            Column::new("sample".into(), b.sample.clone()),
+            Column::new(
+                "symbol".into(),
+                b.code
+                    .iter()
+                    .map(|&c| wonhee_wfdb::code_symbol(c).unwrap_or("?"))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "class".into(),
+                b.label.iter().map(|&l| u32::from(l)).collect::<Vec<u32>>(),
+            ),
+            Column::new(
+                "class_name".into(),
+                b.label
+                    .iter()
+                    .map(|&l| names[usize::from(l)].as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "split".into(),
+                b.side.iter().map(Side::name).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "fold".into(),
+                b.side
+                    .iter()
+                    .map(|s| {
+                        if let Side::Fold(k) = s {
+                            i32::from(*k)
+                        } else {
+                            -1
+                        }
+                    })
+                    .collect::<Vec<i32>>(),
+            ),
+        ],
+    )
+    .map_err(|e| DatasetError::invalid(dir.join(BEATS_FILE), e.to_string()))?;
+    let beats_path = dir.join(BEATS_FILE);
+    let f = std::fs::File::create(&beats_path).map_err(|e| DatasetError::io(&beats_path, e))?;
+    ParquetWriter::new(f)
+        .finish(&mut df)
+        .map_err(|e| DatasetError::invalid(&beats_path, e.to_string()))?;
+
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "signals and index written"
+    );
+    if materialize {
+        write_windows(p, &dir.join(WINDOWS_FILE))?;
+    }
+
+    let json =
+        serde_json::to_vec_pretty(&p.summary).map_err(|e| DatasetError::Config(e.to_string()))?;
+    let sum_path = dir.join(SUMMARY_FILE);
+    std::fs::write(&sum_path, json).map_err(|e| DatasetError::io(&sum_path, e))?;
+
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "summary written"
+    );
+    // Move into place.
+    let tmp_path = tmp.keep();
+    if out.exists() {
+        let old = parent.join(format!(
+            ".wonhee-old-{}",
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(out, &old).map_err(|e| DatasetError::io(out, e))?;
+        std::fs::rename(&tmp_path, out).map_err(|e| DatasetError::io(out, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else if let Err(e) = std::fs::rename(&tmp_path, out) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(DatasetError::io(out, e));
+    }
+    Ok(())
+}
+
+/// Writes every window, train-scaled, as one `[N, L]` f32 tensor with labels and sides.
+fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
+    let l = p.config.window;
+    let half = (l / 2) as i64;
+    let scaler = p.summary.scaler.unwrap_or(Scaler {
+        mean: 0.0,
+        std: 1.0,
+    });
+    let n = p.beats.len();
+    let mut windows = vec![0f32; n * l];
+    for (i, w) in windows.chunks_exact_mut(l).enumerate() {
+        let s = &p.signals[usize::from(p.beats.record[i])];
+        let start = (p.beats.centre[i] - half) as usize;
+        scale_into(&s[start..start + l], &scaler, w);
+    }
+    let labels: Vec<i64> = p.beats.label.iter().map(|&x| i64::from(x)).collect();
+    let sides: Vec<u8> = p
+        .beats
+        .side
+        .iter()
+        .map(|s| match s {
+            Side::Train => 0,
+            Side::Test => 1,
+            Side::Fold(k) => 2 + k,
+        })
+        .collect();
+    let err = |e: safetensors::SafeTensorError| DatasetError::invalid(path, e.to_string());
+    let tensors = vec![
+        (
+            "windows".to_owned(),
+            TensorView::new(Dtype::F32, vec![n, l], f32_bytes(&windows)).map_err(err)?,
+        ),
+        (
+            "labels".to_owned(),
+            TensorView::new(Dtype::I64, vec![n], bytemuck::cast_slice(&labels)).map_err(err)?,
+        ),
+        (
+            "split".to_owned(),
+            TensorView::new(Dtype::U8, vec![n], &sides).map_err(err)?,
+        ),
+    ];
+    let meta: HashMap<String, String> = [
+        ("classes".to_owned(), p.summary.classes.join(",")),
+        (
+            "split_codes".to_owned(),
+            "0=train,1=test,2+k=fold k".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    safetensors::serialize_to_file(tensors, Some(meta), path).map_err(err)
+}
+
+/// Signals of a dataset: memory-mapped, or owned where mapping is not possible.
+enum SignalBytes {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl SignalBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Mapped(m) => m,
+            Self::Owned(v) => v,
+        }
+    }
+}
+
+/// A prepared dataset, opened for reading. Signals are memory-mapped; a window is a slice of its
+/// record's signal, cut when a batch is filled.
+pub struct Dataset {
+    dir: PathBuf,
+    summary: Summary,
+    records: Vec<String>,
+    /// Byte range of each record's signal inside `bytes`.
+    ranges: Vec<(usize, usize)>,
+    bytes: SignalBytes,
+    /// Per window: record index, centre, sample, symbol, label, side.
+    record: Vec<u16>,
+    centre: Vec<i64>,
+    sample: Vec<i64>,
+    symbol: Vec<String>,
+    label: Vec<u8>,
+    side: Vec<Side>,
+    window: usize,
+}
+
+fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column> {
+    df.column(name)
+        .map_err(|_| DatasetError::invalid(path, format!("no `{name}` column")))
+}
+
+impl Dataset {
+    /// Opens a folder written by [`write_dataset`] and checks its consistency.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let sum_path = dir.join(SUMMARY_FILE);
+        let text = std::fs::read(&sum_path).map_err(|e| DatasetError::io(&sum_path, e))?;
+        let summary: Summary = serde_json::from_slice(&text)
+            .map_err(|e| DatasetError::invalid(&sum_path, format!("not a dataset summary: {e}")))?;
+        if summary.format_version != FORMAT_VERSION {
+            return Err(DatasetError::invalid(
+                &sum_path,
+                format!(
+                    "format version {} (this build reads {FORMAT_VERSION}); run `wonhee prepare` again",
+                    summary.format_version
+                ),
+            ));
+        }
+        let window = summary.config.window;
+
+        let sig_path = dir.join(SIGNALS_FILE);
+        let file = std::fs::File::open(&sig_path).map_err(|e| DatasetError::io(&sig_path, e))?;
+        let bytes = map_or_read(&file, &sig_path)?;
+        let (names, ranges) = {
+            let st = SafeTensors::deserialize(bytes.bytes())
+                .map_err(|e| DatasetError::invalid(&sig_path, e.to_string()))?;
+            let base = bytes.bytes().as_ptr() as usize;
+            let mut names = Vec::new();
+            let mut ranges = Vec::new();
+            for r in &summary.records {
+                let t = st.tensor(&r.record).map_err(|_| {
+                    DatasetError::invalid(&sig_path, format!("no signal for record {}", r.record))
+                })?;
+                if t.dtype() != Dtype::F32 || t.shape().len() != 1 {
+                    return Err(DatasetError::invalid(
+                        &sig_path,
+                        format!("signal {} is not a 1-D f32 tensor", r.record),
+                    ));
+                }
+                let start = t.data().as_ptr() as usize - base;
+                names.push(r.record.clone());
+                ranges.push((start, start + t.data().len()));
+            }
+            (names, ranges)
+        };
+
+        let beats_path = dir.join(BEATS_FILE);
+        let f = std::fs::File::open(&beats_path).map_err(|e| DatasetError::io(&beats_path, e))?;
+        let df = ParquetReader::new(f)
+            .finish()
+            .map_err(|e| DatasetError::invalid(&beats_path, e.to_string()))?;
+        let bad = |e: polars::error::PolarsError| DatasetError::invalid(&beats_path, e.to_string());
+        let index: HashMap<&str, u16> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i as u16))
+            .collect();
+        let rec_col = column(&df, "record", &beats_path)?.str().map_err(bad)?;
+        let mut record = Vec::with_capacity(df.height());
+        for (row, r) in rec_col.iter().enumerate() {
+            let r = r.unwrap_or("");
+            record.push(*index.get(r).ok_or_else(|| {
+                DatasetError::invalid(
+                    &beats_path,
+                    format!("row {row}: record `{r}` is not in {SUMMARY_FILE}"),
+                )
+            })?);
+        }
+        let ints = |name: &str| -> Result<Vec<i64>> {
+            let c = column(&df, name, &beats_path)?
+                .cast(&DataType::Int64)
+                .map_err(bad)?;
+            let ca = c.i64().map_err(bad)?;
+            ca.iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    v.ok_or_else(|| {
+                        DatasetError::invalid(&beats_path, format!("row {row}: `{name}` is null"))
+                    })
+                })
+                .collect()
+        };
+        let centre = ints("centre")?;
+        let sample = ints("sample")?;
+        let n_classes = summary.classes.len() as i64;
+        let label = ints("class")?
+            .into_iter()
+            .enumerate()
+            .map(|(row, v)| {
+                if (0..n_classes).contains(&v) {
+                    Ok(v as u8)
+                } else {
+                    Err(DatasetError::invalid(
+                        &beats_path,
+                        format!("row {row}: class {v} out of range"),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<u8>>>()?;
+        let symbol: Vec<String> = column(&df, "symbol", &beats_path)?
+            .str()
+            .map_err(bad)?
+            .iter()
+            .map(|s| s.unwrap_or("?").to_owned())
+            .collect();
+        let side = column(&df, "split", &beats_path)?
+            .str()
+            .map_err(bad)?
+            .iter()
+            .enumerate()
+            .map(|(row, s)| {
+                s.and_then(Side::parse).ok_or_else(|| {
+                    DatasetError::invalid(&beats_path, format!("row {row}: bad split value"))
+                })
+            })
+            .collect::<Result<Vec<Side>>>()?;
+        let half = (window / 2) as i64;
+        for (row, (&r, &c)) in record.iter().zip(&centre).enumerate() {
+            let (a, b) = ranges[usize::from(r)];
+            let len = ((b - a) / 4) as i64;
+            if c - half < 0 || c + half > len {
+                return Err(DatasetError::invalid(
+                    &beats_path,
+                    format!("row {row}: window at {c} does not fit its record"),
+                ));
+            }
+        }
+        let ds = Self {
+            dir,
+            summary,
+            records: names,
+            ranges,
+            bytes,
+            record,
+            centre,
+            sample,
+            symbol,
+            label,
+            side,
+            window,
+        };
+        // Check that every signal is aligned f32 data (it is, as written by this crate).
+        for i in 0..ds.records.len() {
+            ds.try_signal(i)?;
+        }
+        Ok(ds)
+    }
+
+    fn try_signal(&self, i: usize) -> Result<&[f32]> {
+        let (a, b) = self.ranges[i];
+        bytemuck::try_cast_slice(&self.bytes.bytes()[a..b]).map_err(|e| {
+            DatasetError::invalid(
+                self.dir.join(SIGNALS_FILE),
+                format!("signal {}: {e:?}", self.records[i]),
+            )
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The summary (`summary.json`).
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// Window length.
+    pub fn window_len(&self) -> usize {
+        self.window
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.centre.len()
+    }
+
+    /// Whether there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.centre.is_empty()
+    }
+
+    /// Class names in label order.
+    pub fn class_names(&self) -> &[String] {
+        &self.summary.classes
+    }
+
+    /// Record names.
+    pub fn records(&self) -> &[String] {
+        &self.records
+    }
+
+    /// A record's whole standardized signal (zero-copy).
+    pub fn record_signal(&self, record: usize) -> &[f32] {
+        // Checked to be valid f32 data in `open`.
+        self.try_signal(record).unwrap_or(&[])
+    }
+
+    /// Window `i` as a view into its record's signal (per-record standardized, before the
+    /// train-set scaler).
+    pub fn window(&self, i: usize) -> &[f32] {
+        let half = (self.window / 2) as i64;
+        let start = (self.centre[i] - half) as usize;
+        &self.record_signal(usize::from(self.record[i]))[start..start + self.window]
+    }
+
+    /// Labels of all windows.
+    pub fn labels(&self) -> &[u8] {
+        &self.label
+    }
+
+    /// Split side of each window.
+    pub fn sides(&self) -> &[Side] {
+        &self.side
+    }
+
+    /// Record index of each window.
+    pub fn window_records(&self) -> &[u16] {
+        &self.record
+    }
+
+    /// Centre (target-rate sample) of each window.
+    pub fn centres(&self) -> &[i64] {
+        &self.centre
+    }
+
+    /// Original annotation sample of each window's beat.
+    pub fn samples(&self) -> &[i64] {
+        &self.sample
+    }
+
+    /// Annotation symbol of each window's beat.
+    pub fn symbols(&self) -> &[String] {
+        &self.symbol
+    }
+
+    /// Indices of the windows on one side.
+    pub fn indices(&self, side: Side) -> Vec<usize> {
+        (0..self.len()).filter(|&i| self.side[i] == side).collect()
+    }
+
+    /// The scaler fitted on training data: the dataset's, or for record folds the one that
+    /// leaves fold `fold` out.
+    pub fn scaler(&self, fold: Option<u8>) -> Result<Scaler> {
+        match fold {
+            None => self.summary.scaler.ok_or_else(|| {
+                DatasetError::Config(
+                    "this dataset has record folds: choose a fold for the scaler".into(),
+                )
+            }),
+            Some(k) => self
+                .summary
+                .fold_scalers
+                .get(usize::from(k))
+                .copied()
+                .ok_or_else(|| DatasetError::Config(format!("fold {k} does not exist"))),
+        }
+    }
+
+    /// Copies windows `idx` into `out` (`idx.len() * window_len` values), applying `scaler`.
+    pub fn fill_batch(&self, idx: &[usize], scaler: &Scaler, out: &mut [f32]) -> Result<()> {
+        let l = self.window;
+        if out.len() != idx.len() * l {
+            return Err(DatasetError::Config(format!(
+                "batch buffer holds {} values, {} windows of {l} need {}",
+                out.len(),
+                idx.len(),
+                idx.len() * l
+            )));
+        }
+        for (o, &i) in out.chunks_exact_mut(l).zip(idx) {
+            if i >= self.len() {
+                return Err(DatasetError::Config(format!(
+                    "window {i} out of range ({} windows)",
+                    self.len()
+                )));
+            }
+            scale_into(self.window(i), scaler, o);
+        }
+        Ok(())
+    }
+}
+
+/// `dst = (src - mean) / std`, in f32 (the one definition of a scaled window).
+pub fn scale_into(src: &[f32], scaler: &Scaler, dst: &mut [f32]) {
+    let (m, inv) = (scaler.mean as f32, (1.0 / scaler.std) as f32);
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = (*s - m) * inv;
+    }
+}
+
+/// Memory-maps `file`; falls back to reading it when mapping fails.
+#[allow(unsafe_code)]
+fn map_or_read(file: &std::fs::File, path: &Path) -> Result<SignalBytes> {
+    // SAFETY: the mapping is read-only and private to this process. The dataset folder is
+    // written once, atomically, by `write_dataset`, and never modified in place afterwards
+    // (a re-prepare renames a new folder over it, leaving this inode intact).
+    match unsafe { memmap2::Mmap::map(file) } {
+        Ok(m) => Ok(SignalBytes::Mapped(m)),
+        Err(e) => {
+            tracing::debug!(error = %e, "mmap failed, reading instead");
+            std::fs::read(path)
+                .map(SignalBytes::Owned)
+                .map_err(|e| DatasetError::io(path, e))
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Dataset preparation on the synthetic records in `fixtures/` (made by `cargo xtask fixtures`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use wonhee_dataset::{
+    ClassScheme, Dataset, DatasetError, PrepareConfig, ResampleMethod, Side, SplitKind,
+    WeightedSampler, prepare, read_record_list, write_dataset,
+};
+
+fn fixtures(sub: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures")).join(sub)
+}
+
+fn prep(cfg: &PrepareConfig) -> wonhee_dataset::Result<wonhee_dataset::Prepared> {
+    let dir = fixtures("synth");
+    prepare(&dir, &read_record_list(&dir)?, cfg, &|| ())
+}
+
+#[test]
+fn paper_split_counts_leads_and_windows() {
+    let cfg = PrepareConfig::default();
+    let p = prep(&cfg).unwrap();
+    let s = &p.summary;
+    assert_eq!(p.records, vec!["s100", "s101", "s102", "s103"]);
+    // s101 has MLII as signal 1; s102 has no MLII and falls back to signal 0.
+    assert_eq!(s.records[1].lead_index, 1);
+    assert_eq!(s.records[1].lead, "MLII");
+    assert_eq!(s.lead_fallbacks, vec!["s102"]);
+    assert_eq!(s.records[2].lead, "V5");
+    // 60 s at 360 Hz -> 7680 samples at 128 Hz.
+    assert!(
+        s.records
+            .iter()
+            .all(|r| r.n_samples == 21_600 && r.n_resampled == 7680)
+    );
+    // Every beat is either a window or dropped; beats in the first/last 2.5 s are dropped.
+    for r in &s.records {
+        for c in 0..5 {
+            assert_eq!(r.beats[c], r.windows[c] + r.dropped[c]);
+        }
+        assert!(
+            r.dropped.iter().sum::<usize>() >= 4,
+            "{}: {:?}",
+            r.record,
+            r.dropped
+        );
+    }
+    assert_eq!(s.n_windows, p.beats.len());
+    let half = 320;
+    for i in 0..p.beats.len() {
+        let c = p.beats.centre[i];
+        assert!(c >= half && c + half <= 7680);
+        assert_eq!(
+            c,
+            ((p.beats.sample[i] as f64) * 128.0 / 360.0).round() as i64
+        );
+    }
+    // Stratified 80:20: per class, round(0.2 * n) test windows.
+    let total: Vec<usize> = (0..5)
+        .map(|c| s.records.iter().map(|r| r.windows[c]).sum())
+        .collect();
+    let test = &s.splits["test"].per_class;
+    for c in 0..5 {
+        assert_eq!(
+            test[c],
+            (0.2 * total[c] as f64).round() as usize,
+            "class {c}"
+        );
+    }
+    // Neighbouring beats share most of their window: the paper split is optimistic.
+    assert!(s.overlap.fraction_overlapping > 0.99, "{:?}", s.overlap);
+    assert!(s.overlap.mean_shared_fraction > 0.7);
+    let sc = s.scaler.unwrap();
+    assert!(sc.mean.abs() < 0.2 && (sc.std - 1.0).abs() < 0.2, "{sc:?}");
+}
+
+#[test]
+fn scaler_is_fitted_on_training_windows_only() {
+    let p = prep(&PrepareConfig::default()).unwrap();
+    let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);
+    for i in 0..p.beats.len() {
+        if p.beats.side[i] != Side::Train {
+            continue;
+        }
+        let s = &p.signals[usize::from(p.beats.record[i])];
+        let start = (p.beats.centre[i] - 320) as usize;
+        for &v in &s[start..start + 640] {
+            n += 1.0;
+            sum += f64::from(v);
+            sq += f64::from(v) * f64::from(v);
+        }
+    }
+    let mean = sum / n;
+    let std = (sq / n - mean * mean).sqrt();
+    let sc = p.summary.scaler.unwrap();
+    assert!(
+        (sc.mean - mean).abs() < 1e-9 && (sc.std - std).abs() < 1e-9,
+        "{sc:?} vs {mean} {std}"
+    );
+    // A scaler over all windows differs: test data did not leak into it.
+    let mut all = 0f64;
+    for i in 0..p.beats.len() {
+        let s = &p.signals[usize::from(p.beats.record[i])];
+        all += s[(p.beats.centre[i] - 320) as usize..][..640]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>();
+    }
+    assert_ne!(all / (p.beats.len() as f64 * 640.0), sc.mean);
+}
+
+#[test]
+fn write_open_and_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let p = prep(&PrepareConfig::default()).unwrap();
+    write_dataset(&p, &out, true, false).unwrap();
+    // Refuses to overwrite without permission.
+    assert!(
+        write_dataset(&p, &out, false, false)
+            .unwrap_err()
+            .to_string()
+            .contains("already exists")
+    );
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.len(), p.beats.len());
+    assert_eq!(ds.labels(), p.beats.label.as_slice());
+    assert_eq!(ds.sides(), p.beats.side.as_slice());
+    assert_eq!(ds.window_len(), 640);
+    for i in [0, 7, ds.len() - 1] {
+        let r = usize::from(ds.window_records()[i]);
+        let start = (ds.centres()[i] - 320) as usize;
+        assert_eq!(ds.window(i), &p.signals[r][start..start + 640]);
+    }
+    let sc = ds.scaler(None).unwrap();
+    let idx = [3, 1, 4];
+    let mut batch = vec![0f32; 3 * 640];
+    ds.fill_batch(&idx, &sc, &mut batch).unwrap();
+    for (k, &i) in idx.iter().enumerate() {
+        for j in 0..640 {
+            let e = ((f64::from(ds.window(i)[j]) - sc.mean) / sc.std) as f32;
+            assert!((batch[k * 640 + j] - e).abs() < 1e-5);
+        }
+    }
+    assert!(ds.fill_batch(&idx, &sc, &mut batch[..10]).is_err());
+    assert!(ds.fill_batch(&[ds.len()], &sc, &mut batch[..640]).is_err());
+    // Materialized windows: [N, 640] train-scaled.
+    let bytes = std::fs::read(out.join("windows.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let w = st.tensor("windows").unwrap();
+    assert_eq!(w.shape(), &[ds.len(), 640]);
+    let vals: &[f32] = bytemuck::cast_slice(&w.data()[..640 * 4 * 5]);
+    ds.fill_batch(&[4], &sc, &mut batch[..640]).unwrap();
+    assert!(
+        vals[4 * 640..5 * 640] == batch[..640],
+        "materialized window 4 differs from fill_batch"
+    );
+    // Sampler over the training windows.
+    let train = ds.indices(Side::Train);
+    let mut s = WeightedSampler::class_balanced(train.clone(), ds.labels(), 5, 1).unwrap();
+    assert!(s.sample(100).iter().all(|i| train.contains(i)));
+}
+
+#[test]
+fn deterministic_and_seeded() {
+    let a = prep(&PrepareConfig::default()).unwrap();
+    let b = prep(&PrepareConfig::default()).unwrap();
+    assert_eq!(a.beats, b.beats);
+    assert_eq!(a.signals, b.signals);
+    assert_eq!(a.summary, b.summary);
+    let c = prep(&PrepareConfig {
+        seed: 7,
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_ne!(a.beats.side, c.beats.side);
+    assert_eq!(a.signals, c.signals);
+}
+
+#[test]
+fn other_options() {
+    // FFT resampling gives the same lengths and close values.
+    let poly = prep(&PrepareConfig::default()).unwrap();
+    let fft = prep(&PrepareConfig {
+        resample: ResampleMethod::Fft,
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_eq!(fft.signals[0].len(), poly.signals[0].len());
+    let diff: f32 = poly.signals[0][1000..6000]
+        .iter()
+        .zip(&fft.signals[0][1000..6000])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(diff < 0.1, "{diff}");
+    // Six classes: paced beats get their own class.
+    let six = prep(&PrepareConfig {
+        classes: ClassScheme::Aami6,
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_eq!(six.summary.classes, vec!["N", "S", "V", "F", "Q", "P"]);
+    assert!(six.summary.records[2].windows[5] > 0);
+    // Filters change the signal but not the windows.
+    let filt = prep(&PrepareConfig {
+        remove_baseline: true,
+        bandpass: Some([0.5, 40.0]),
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_eq!(filt.beats.centre, poly.beats.centre);
+    assert_ne!(filt.signals[0], poly.signals[0]);
+    // Record folds: every window in one fold, one scaler per fold.
+    let folds = prep(&PrepareConfig {
+        split: SplitKind::RecordFolds { k: 2 },
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_eq!(folds.summary.fold_scalers.len(), 2);
+    assert!(folds.summary.scaler.is_none());
+    assert!(
+        folds
+            .beats
+            .side
+            .iter()
+            .all(|s| matches!(s, Side::Fold(0 | 1)))
+    );
+    // Another lead by name.
+    let v5 = prep(&PrepareConfig {
+        lead: "V5".into(),
+        ..PrepareConfig::default()
+    })
+    .unwrap();
+    assert_eq!(v5.summary.records[0].lead, "V5");
+    assert_eq!(v5.summary.lead_fallbacks, vec!["s103"]);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    // Synthetic records are not in de Chazal's lists: nothing is left.
+    let e = prep(&PrepareConfig {
+        split: SplitKind::InterPatient,
+        ..PrepareConfig::default()
+    })
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("no beat windows"), "{e}");
+    // A record shorter than one window.
+    let short = fixtures("short");
+    let e = prepare(&short, &["short".into()], &PrepareConfig::default(), &|| ())
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("short.hea")
+            && e.to_string().contains("shorter than one 640-sample window"),
+        "{e}"
+    );
+    // A truncated signal file and a missing record.
+    let tmp = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(fixtures("synth")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), tmp.path().join(f.file_name())).unwrap();
+    }
+    let dat = tmp.path().join("s101.dat");
+    let bytes = std::fs::read(&dat).unwrap();
+    std::fs::write(&dat, &bytes[..1000]).unwrap();
+    let names = read_record_list(tmp.path()).unwrap();
+    let e = prepare(tmp.path(), &names, &PrepareConfig::default(), &|| ())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(e, DatasetError::Wfdb(_)) && e.to_string().contains("s101.dat"),
+        "{e}"
+    );
+    let e = prepare(
+        tmp.path(),
+        &["nope".into()],
+        &PrepareConfig::default(),
+        &|| (),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("nope.hea"), "{e}");
+    // A corrupt dataset folder is refused when opened.
+    let out = tmp.path().join("ds");
+    write_dataset(
+        &prep(&PrepareConfig::default()).unwrap(),
+        &out,
+        false,
+        false,
+    )
+    .unwrap();
+    std::fs::write(out.join("summary.json"), b"{").unwrap();
+    let e = Dataset::open(&out).err().unwrap().to_string();
+    assert!(e.contains("summary.json"), "{e}");
+    assert!(Dataset::open(Path::new("/nonexistent")).is_err());
+}

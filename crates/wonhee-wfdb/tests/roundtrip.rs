@@ -1,0 +1,344 @@
+//! Write -> read round trips and the error paths of reading, on records written here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use wonhee_wfdb::write::{SignalData, write_annotations, write_record};
+use wonhee_wfdb::{Annotation, Annotations, Format, Header, Record, SignalSpec, WfdbError};
+
+fn two_signals(n: usize) -> Vec<SignalData> {
+    let mut a = SignalSpec::new("", Format::F212, "MLII");
+    a.adc_zero = 1024;
+    a.baseline = 1024;
+    a.adc_res = 11;
+    let mut b = SignalSpec::new("", Format::F212, "V5");
+    b.gain = 100.0;
+    b.baseline = -3;
+    vec![
+        SignalData {
+            spec: a,
+            samples: (0..n).map(|i| ((i * 37) % 4095) as i32 - 2047).collect(),
+        },
+        SignalData {
+            spec: b,
+            samples: (0..n).map(|i| ((i * 11) % 300) as i32 - 150).collect(),
+        },
+    ]
+}
+
+#[test]
+fn record_round_trip_212_and_16() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fmt, n) in [(Format::F212, 1001), (Format::F16, 1000), (Format::F212, 0)] {
+        let sigs = two_signals(n);
+        write_record(dir.path(), "r", 360.0, fmt, &sigs, &["a comment".into()]).unwrap();
+        let rec = Record::open(dir.path().join("r.hea")).unwrap();
+        assert_eq!(rec.header().comments, vec!["a comment"]);
+        assert_eq!(rec.header().sig_len, Some(n as u64));
+        let s = rec.read_signals().unwrap();
+        assert_eq!(s.n_samples(), n);
+        for i in 0..2 {
+            assert_eq!(
+                s.digital(i),
+                sigs[i].samples.as_slice(),
+                "{fmt:?} signal {i}"
+            );
+            assert_eq!(s.specs()[i].gain, sigs[i].spec.gain);
+            assert_eq!(s.specs()[i].baseline, sigs[i].spec.baseline);
+            assert_eq!(s.specs()[i].description, sigs[i].spec.description);
+        }
+        // Selected subset, reversed order.
+        let sel = rec.read_selected(&[1, 0]).unwrap();
+        assert_eq!(sel.digital(0), sigs[1].samples.as_slice());
+        if n > 0 {
+            let p = sel.physical_f64(0);
+            assert_eq!(p[3], (f64::from(sigs[1].samples[3]) + 3.0) / 100.0);
+        }
+    }
+}
+
+#[test]
+fn invalid_marker_is_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sigs = two_signals(10);
+    sigs[0].samples[4] = -2048;
+    write_record(dir.path(), "r", 360.0, Format::F212, &sigs, &[]).unwrap();
+    let s = Record::open(dir.path().join("r"))
+        .unwrap()
+        .read_signals()
+        .unwrap();
+    assert!(s.physical_f32(0)[4].is_nan());
+    assert!(s.physical_f64(0)[4].is_nan());
+    assert!(!s.physical_f32(0)[5].is_nan());
+    let mut sigs = two_signals(10);
+    sigs[1].samples[2] = -32768;
+    write_record(dir.path(), "q", 360.0, Format::F16, &sigs, &[]).unwrap();
+    let s = Record::open(dir.path().join("q"))
+        .unwrap()
+        .read_signals()
+        .unwrap();
+    assert!(s.physical_f64(1)[2].is_nan());
+}
+
+#[test]
+fn writer_rejects_out_of_range_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sigs = two_signals(10);
+    sigs[0].samples[3] = 5000;
+    let e = write_record(dir.path(), "r", 360.0, Format::F212, &sigs, &[]).unwrap_err();
+    assert!(e.to_string().contains("sample 3 = 5000"), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+fn write_ok(dir: &Path) {
+    write_record(dir, "r", 360.0, Format::F212, &two_signals(100), &[]).unwrap();
+}
+
+#[test]
+fn truncated_signal_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_ok(dir.path());
+    let dat = dir.path().join("r.dat");
+    let bytes = std::fs::read(&dat).unwrap();
+    std::fs::write(&dat, &bytes[..bytes.len() - 7]).unwrap();
+    let e = Record::open(dir.path().join("r"))
+        .unwrap()
+        .read_signals()
+        .unwrap_err();
+    assert!(matches!(e, WfdbError::Truncated { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("r.dat") && msg.contains("truncated at byte 293"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn huge_claimed_length_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    write_ok(dir.path());
+    let hea = dir.path().join("r.hea");
+    let text =
+        std::fs::read_to_string(&hea)
+            .unwrap()
+            .replacen("360 100", "360 18446744073709551615", 1);
+    std::fs::write(&hea, text).unwrap();
+    let e = Record::open(dir.path().join("r"))
+        .unwrap()
+        .read_signals()
+        .unwrap_err();
+    assert!(e.to_string().contains("overflows"), "{e}");
+    let text =
+        std::fs::read_to_string(&hea)
+            .unwrap()
+            .replacen("18446744073709551615", "4000000000000", 1);
+    std::fs::write(&hea, text).unwrap();
+    let e = Record::open(dir.path().join("r"))
+        .unwrap()
+        .read_signals()
+        .unwrap_err();
+    assert!(matches!(e, WfdbError::Truncated { .. }), "{e}");
+}
+
+#[test]
+fn missing_files_and_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Record::open(dir.path().join("nope"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nope.hea"), "{e}");
+    write_ok(dir.path());
+    std::fs::remove_file(dir.path().join("r.dat")).unwrap();
+    let rec = Record::open(dir.path().join("r")).unwrap();
+    let e = rec.read_signals().unwrap_err().to_string();
+    assert!(e.contains("r.dat"), "{e}");
+    let e = rec.read_selected(&[7]).unwrap_err().to_string();
+    assert!(e.contains("signal 7 does not exist"), "{e}");
+    let e = rec.read_selected(&[0, 0]).unwrap_err().to_string();
+    assert!(e.contains("twice"), "{e}");
+    let e = Annotations::open(dir.path().join("r"), "../x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("annotator"), "{e}");
+}
+
+#[test]
+fn length_from_file_size_when_header_omits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write_ok(dir.path());
+    let hea = dir.path().join("r.hea");
+    let text = std::fs::read_to_string(&hea)
+        .unwrap()
+        .replacen("360 100", "360", 1);
+    std::fs::write(&hea, text).unwrap();
+    let s = Record::open(&hea).unwrap().read_signals().unwrap();
+    assert_eq!(s.n_samples(), 100);
+}
+
+#[test]
+fn other_formats_read_by_hand_written_files() {
+    // Formats 61, 80, 160, 24, 32 are read-only: write their bytes by hand.
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(u16, Vec<u8>, Vec<i32>); 5] = [
+        (61, vec![0x01, 0x02, 0xFF, 0xFE], vec![0x0102, -2]),
+        (80, vec![0, 128, 255, 129], vec![-128, 0, 127, 1]),
+        (160, vec![0, 0x80, 0xFF, 0xFF], vec![0, 32767]),
+        (24, vec![1, 0, 0, 0xFF, 0xFF, 0xFF], vec![1, -1]),
+        (32, vec![0, 0, 0, 0x80, 5, 0, 0, 0], vec![i32::MIN, 5]),
+    ];
+    for (code, bytes, expected) in cases {
+        std::fs::write(dir.path().join("h.dat"), &bytes).unwrap();
+        std::fs::write(
+            dir.path().join("h.hea"),
+            format!("h 1 100\nh.dat {code} 10(1)/uV 16 0 0 0 0 x\n"),
+        )
+        .unwrap();
+        let s = Record::open(dir.path().join("h"))
+            .unwrap()
+            .read_signals()
+            .unwrap();
+        assert_eq!(s.digital(0), expected.as_slice(), "format {code}");
+        assert_eq!(s.specs()[0].units, "uV");
+    }
+    // Byte offset and three signals in one 212 file (pairs straddle frames).
+    let sigs: Vec<Vec<i32>> = vec![vec![1, 2, 3], vec![-4, -5, -6], vec![700, 800, -900]];
+    let mut specs = Vec::new();
+    let mut bytes = vec![0xAA; 5];
+    {
+        let data: Vec<SignalData> = sigs
+            .iter()
+            .map(|s| SignalData {
+                spec: SignalSpec::new("", Format::F212, "s"),
+                samples: s.clone(),
+            })
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        write_record(tmp.path(), "t", 100.0, Format::F212, &data, &[]).unwrap();
+        bytes.extend(std::fs::read(tmp.path().join("t.dat")).unwrap());
+        for i in 0..3 {
+            specs.push(format!("o.dat 212+5 200 12 0 0 0 0 s{i}"));
+        }
+    }
+    std::fs::write(dir.path().join("o.dat"), bytes).unwrap();
+    std::fs::write(
+        dir.path().join("o.hea"),
+        format!("o 3 100 3\n{}\n", specs.join("\n")),
+    )
+    .unwrap();
+    let s = Record::open(dir.path().join("o"))
+        .unwrap()
+        .read_signals()
+        .unwrap();
+    for (i, sig) in sigs.iter().enumerate() {
+        assert_eq!(s.digital(i), sig.as_slice());
+    }
+}
+
+#[test]
+fn annotations_round_trip_with_every_pseudo_annotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut anns = Vec::new();
+    let mut a = Annotation::new(18, 28);
+    a.aux = b"(N".to_vec();
+    anns.push(a);
+    let mut a = Annotation::new(77, 1);
+    a.chan = 1;
+    a.num = -3;
+    anns.push(a);
+    let mut a = Annotation::new(80, 5); // inherits chan 1 / num -3
+    a.chan = 1;
+    a.num = -3;
+    a.subtype = -128;
+    anns.push(a);
+    let mut a = Annotation::new(80 + 5000, 8);
+    a.aux = b"odd".to_vec();
+    anns.push(a);
+    anns.push(Annotation::new(40, 14)); // backwards in time
+    write_annotations(&dir.path().join("r"), "tst", &anns).unwrap();
+    let back = Annotations::open(dir.path().join("r"), "tst").unwrap();
+    assert_eq!(back.annotator, "tst");
+    assert_eq!(back.annotations, anns);
+    let raw = std::fs::read(dir.path().join("r.tst")).unwrap();
+    // NUM (60) and CHN (62) pseudo-annotations are present in the bytes.
+    let codes: Vec<u16> = raw
+        .chunks_exact(2)
+        .map(|w| u16::from_le_bytes([w[0], w[1]]) >> 10)
+        .collect();
+    assert!(
+        codes.contains(&60) && codes.contains(&62) && codes.contains(&61) && codes.contains(&59)
+    );
+}
+
+fn arb_annotation() -> impl Strategy<Value = Annotation> {
+    (
+        -5000i64..5_000_000,
+        1u8..=58,
+        any::<i8>(),
+        any::<u8>(),
+        any::<i8>(),
+        proptest::collection::vec(1u8..=255, 0..40),
+    )
+        .prop_map(|(sample, code, subtype, chan, num, aux)| Annotation {
+            sample,
+            code,
+            subtype,
+            chan,
+            num,
+            aux,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn annotation_encoding_round_trips(anns in proptest::collection::vec(arb_annotation(), 0..60)) {
+        // Code 22 notes at sample 0 starting with "## " are definitions, not data: avoid them.
+        let anns: Vec<Annotation> = anns.into_iter().filter(|a| !(a.sample == 0 && a.code == 22)).collect();
+        let bytes = Annotations::encode(&anns, Path::new("p")).unwrap();
+        let back = Annotations::parse(&bytes, Path::new("p")).unwrap();
+        prop_assert_eq!(back.annotations, anns);
+    }
+
+    #[test]
+    fn random_annotation_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Annotations::parse(&bytes, Path::new("p"));
+    }
+
+    #[test]
+    fn random_header_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Header::parse(&bytes, Path::new("p"));
+    }
+
+    #[test]
+    fn header_like_text_never_panics(
+        lines in proptest::collection::vec("[a-z0-9 ./:+x()#-]{0,40}", 0..6)
+    ) {
+        let _ = Header::parse(lines.join("\n").as_bytes(), Path::new("p"));
+    }
+
+    #[test]
+    fn random_signal_files_never_panic(
+        dat in proptest::collection::vec(any::<u8>(), 0..300),
+        fmt in prop::sample::select(vec![16u16, 24, 32, 61, 80, 160, 212]),
+        nsig in 1usize..4,
+        len in prop::option::of(0u64..400),
+        offset in 0u64..20,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.dat"), &dat).unwrap();
+        let len_tok = len.map(|l| format!(" {l}")).unwrap_or_default();
+        let mut hea = format!("f {nsig} 100{len_tok}\n");
+        for _ in 0..nsig {
+            hea.push_str(&format!("f.dat {fmt}+{offset}\n"));
+        }
+        std::fs::write(dir.path().join("f.hea"), hea).unwrap();
+        if let Ok(s) = Record::open(dir.path().join("f")).and_then(|r| r.read_signals()) {
+            prop_assert_eq!(s.n_signals(), nsig);
+            for i in 0..nsig {
+                prop_assert_eq!(s.digital(i).len(), s.n_samples());
+            }
+        }
+    }
+}
