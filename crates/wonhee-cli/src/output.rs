@@ -85,14 +85,6 @@ pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
     })
 }
 
-/// Writes text to `path` atomically.
-pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    atomic(path, |f| {
-        f.write_all(text.as_bytes())
-            .with_context(|| format!("{}: write failed", path.display()))
-    })
-}
-
 /// Column names that are unique and non-empty: `name`, `name_2`, ...; empty -> `signal_<i>`.
 pub fn unique_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

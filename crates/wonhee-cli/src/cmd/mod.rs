@@ -5,15 +5,6 @@ pub mod export;
 pub mod info;
 pub mod prepare;
 
-use std::path::PathBuf;
-
-/// Default MIT-BIH location: `$WONHEE_MITDB`, else `../shared/data/mitdb`.
-pub fn default_data_dir() -> PathBuf {
-    std::env::var_os("WONHEE_MITDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data/mitdb"))
-}
-
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 pub fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);

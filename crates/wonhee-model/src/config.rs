@@ -1,0 +1,368 @@
+//! [`ModelConfig`]: the architecture's hyper-parameters, loadable from TOML.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelError, Result};
+
+/// Feed-forward layer of the encoder blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FfnKind {
+    /// SwiGLU: `down(silu(gate(x)) * up(x))`, hidden size `ffn_mult * d_model`.
+    #[default]
+    Swiglu,
+    /// Soft mixture of experts (Puigcerver et al. 2023) with `n_experts` SwiGLU experts of
+    /// `slots_per_expert` slots each. Only the encoder blocks use it; the heads keep SwiGLU.
+    SoftMoe,
+}
+
+/// Hyper-parameters of the WonHEE model. `Default` is the paper's configuration.
+///
+/// In TOML, every field is optional (missing ones take the default) and unknown fields are
+/// errors:
+/// ```toml
+/// [model]
+/// patch = 8
+/// ffn = "soft_moe"
+/// slots_per_expert = 16
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Input window length L in points (640).
+    pub seq_len: usize,
+    /// Points per token P (1 = one token per point; must divide `seq_len`).
+    pub patch: usize,
+    /// Hidden size d (128).
+    pub d_model: usize,
+    /// Attention heads (4; must divide `d_model`).
+    pub n_heads: usize,
+    /// Encoder blocks (4).
+    pub n_layers: usize,
+    /// Blocks in each of the three task heads (2).
+    pub head_layers: usize,
+    /// Feed-forward kind of the encoder blocks.
+    pub ffn: FfnKind,
+    /// SwiGLU hidden size as a multiple of `d_model` (4).
+    pub ffn_mult: usize,
+    /// Soft-MoE experts (5).
+    pub n_experts: usize,
+    /// Soft-MoE slots per expert (128: 5 x 128 = 640 slots, one per token of the paper config).
+    pub slots_per_expert: usize,
+    /// Classes of the classification head (5 AAMI classes; 6 with an extra class).
+    pub n_classes: usize,
+    /// Dropout on the residual branches (after attention and after the feed-forward).
+    pub dropout: f32,
+    /// Dropout on the attention probabilities.
+    pub attn_dropout: f32,
+    /// Epsilon of every RMSNorm.
+    pub norm_eps: f32,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            seq_len: 640,
+            patch: 1,
+            d_model: 128,
+            n_heads: 4,
+            n_layers: 4,
+            head_layers: 2,
+            ffn: FfnKind::Swiglu,
+            ffn_mult: 4,
+            n_experts: 5,
+            slots_per_expert: 128,
+            n_classes: 5,
+            dropout: 0.1,
+            attn_dropout: 0.1,
+            norm_eps: 1e-5,
+        }
+    }
+}
+
+/// Nominal floating-point operations per sample (2 per multiply-add of every matrix product,
+/// attention scores counted in full even where causal; norms and activations not counted).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flops {
+    /// `forward_classify` (one sample).
+    pub classify: f64,
+    /// `forward_impute`.
+    pub impute: f64,
+    /// `forward_forecast`.
+    pub forecast: f64,
+    /// One training sample: the three forwards plus their backwards (counted as twice the
+    /// forward), i.e. `3 * (classify + impute + forecast)`.
+    pub train_step: f64,
+}
+
+impl ModelConfig {
+    /// Parses a config from TOML: either a bare table of model fields, or a file whose `[model]`
+    /// table holds them (other tables, such as `[train]`, are then ignored). Validates it.
+    pub fn from_toml_str(s: &str) -> Result<Self> {
+        let table: toml::Table =
+            toml::from_str(s).map_err(|e| ModelError::Config(format!("TOML: {e}")))?;
+        let cfg: ModelConfig = match table.get("model") {
+            Some(toml::Value::Table(m)) => m.clone().try_into(),
+            Some(_) => return Err(ModelError::Config("`model` must be a table".into())),
+            None => toml::Value::Table(table).try_into(),
+        }
+        .map_err(|e| ModelError::Config(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads [`ModelConfig::from_toml_str`] from a file; errors name the file.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text).map_err(|e| ModelError::ConfigFile {
+            path: path.to_path_buf(),
+            msg: match e {
+                ModelError::Config(m) => m,
+                other => other.to_string(),
+            },
+        })
+    }
+
+    /// The config as a TOML table (bare fields).
+    pub fn to_toml_string(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| ModelError::Config(e.to_string()))
+    }
+
+    /// Checks every constraint; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(ModelError::Config(m));
+        if self.seq_len == 0 || self.patch == 0 {
+            return bad(format!(
+                "seq_len ({}) and patch ({}) must be positive",
+                self.seq_len, self.patch
+            ));
+        }
+        if !self.seq_len.is_multiple_of(self.patch) {
+            return bad(format!(
+                "seq_len ({}) must be divisible by patch ({})",
+                self.seq_len, self.patch
+            ));
+        }
+        if self.d_model == 0 || !self.d_model.is_multiple_of(2) {
+            return bad(format!(
+                "d_model ({}) must be positive and even",
+                self.d_model
+            ));
+        }
+        if self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
+            return bad(format!(
+                "d_model ({}) must be divisible by n_heads ({})",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.n_layers == 0 {
+            return bad("n_layers must be at least 1".into());
+        }
+        if self.ffn_mult == 0 {
+            return bad("ffn_mult must be at least 1".into());
+        }
+        if self.ffn == FfnKind::SoftMoe && (self.n_experts == 0 || self.slots_per_expert == 0) {
+            return bad(format!(
+                "soft_moe needs n_experts ({}) and slots_per_expert ({}) >= 1",
+                self.n_experts, self.slots_per_expert
+            ));
+        }
+        if self.n_classes < 2 {
+            return bad(format!("n_classes ({}) must be at least 2", self.n_classes));
+        }
+        for (name, p) in [
+            ("dropout", self.dropout),
+            ("attn_dropout", self.attn_dropout),
+        ] {
+            if !(0.0..1.0).contains(&p) {
+                return bad(format!("{name} ({p}) must be in [0, 1)"));
+            }
+        }
+        if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
+            return bad(format!("norm_eps ({}) must be positive", self.norm_eps));
+        }
+        Ok(())
+    }
+
+    /// Tokens per window without the [CLS] token: `seq_len / patch`.
+    pub fn n_tokens(&self) -> usize {
+        self.seq_len / self.patch.max(1)
+    }
+
+    /// SwiGLU hidden size.
+    pub fn ffn_hidden(&self) -> usize {
+        self.ffn_mult * self.d_model
+    }
+
+    /// Soft-MoE slots in total.
+    pub fn n_slots(&self) -> usize {
+        self.n_experts * self.slots_per_expert
+    }
+
+    /// Number of trainable parameters, from the formula (tested against the built VarMap).
+    pub fn param_count(&self) -> usize {
+        let d = self.d_model;
+        let h = self.ffn_hidden();
+        let swiglu = 3 * h * d;
+        let attn = 4 * d * d;
+        let block = |ffn: usize| 2 * d + attn + ffn;
+        let enc_ffn = match self.ffn {
+            FfnKind::Swiglu => swiglu,
+            FfnKind::SoftMoe => d * self.n_slots() + self.n_experts * swiglu,
+        };
+        let head = |out: usize| self.head_layers * block(swiglu) + d + d * out + out;
+        let embed = self.patch * d + d;
+        embed
+            + 2 * d // missing-value and [CLS] embeddings
+            + self.n_layers * block(enc_ffn)
+            + d // encoder's final norm
+            + head(self.n_classes)
+            + head(self.patch)
+            + head(self.patch)
+    }
+
+    /// Nominal FLOPs per sample (see [`Flops`]).
+    pub fn flops(&self) -> Flops {
+        let d = self.d_model as f64;
+        let h = self.ffn_hidden() as f64;
+        let n = self.n_tokens() as f64;
+        let p = self.patch as f64;
+        let s = self.n_slots() as f64;
+        let swiglu = |t: f64| 2.0 * t * 3.0 * h * d;
+        let enc_ffn = |t: f64| match self.ffn {
+            FfnKind::Swiglu => swiglu(t),
+            // router logits, dispatch, experts on the slots, combine
+            FfnKind::SoftMoe => 2.0 * t * d * s * 3.0 + swiglu(s),
+        };
+        let attn = |t: f64| 2.0 * t * 4.0 * d * d + 2.0 * 2.0 * t * t * d;
+        let trunk = |t: f64| {
+            self.n_layers as f64 * (attn(t) + enc_ffn(t))
+                + self.head_layers as f64 * (attn(t) + swiglu(t))
+        };
+        let embed = 2.0 * n * p * d;
+        let classify = embed + trunk(n + 1.0) + 2.0 * d * self.n_classes as f64;
+        let per_token = embed + trunk(n) + 2.0 * n * d * p;
+        Flops {
+            classify,
+            impute: per_token,
+            forecast: per_token,
+            train_step: 3.0 * (classify + 2.0 * per_token),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_flops_match_the_brief() {
+        let f = ModelConfig::default().flops();
+        assert!(
+            (f.train_step / 1e9 - 29.5).abs() < 0.1,
+            "{}",
+            f.train_step / 1e9
+        );
+        let p8 = ModelConfig {
+            patch: 8,
+            ..Default::default()
+        }
+        .flops();
+        assert!(
+            (p8.train_step / 1e9 - 2.5).abs() < 0.1,
+            "{}",
+            p8.train_step / 1e9
+        );
+    }
+
+    #[test]
+    fn toml_bare_or_model_table() {
+        let a = ModelConfig::from_toml_str("patch = 8\nffn = \"soft_moe\"").unwrap();
+        assert_eq!((a.patch, a.ffn, a.d_model), (8, FfnKind::SoftMoe, 128));
+        let b = ModelConfig::from_toml_str("[model]\npatch = 8\n[train]\nlr = 3e-4\n").unwrap();
+        assert_eq!(b.patch, 8);
+        let round = ModelConfig::from_toml_str(&a.to_toml_string().unwrap()).unwrap();
+        assert_eq!(round, a);
+        let e = ModelConfig::from_toml_str("pach = 8")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pach"), "{e}");
+        let e = ModelConfig::from_toml_str("ffn = \"mlp\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mlp"), "{e}");
+    }
+
+    #[test]
+    fn validate_names_the_problem() {
+        let cases = [
+            (
+                ModelConfig {
+                    patch: 7,
+                    ..Default::default()
+                },
+                "divisible by patch",
+            ),
+            (
+                ModelConfig {
+                    n_heads: 3,
+                    ..Default::default()
+                },
+                "divisible by n_heads",
+            ),
+            (
+                ModelConfig {
+                    dropout: 1.0,
+                    ..Default::default()
+                },
+                "dropout",
+            ),
+            (
+                ModelConfig {
+                    n_classes: 1,
+                    ..Default::default()
+                },
+                "n_classes",
+            ),
+            (
+                ModelConfig {
+                    d_model: 0,
+                    ..Default::default()
+                },
+                "d_model",
+            ),
+            (
+                ModelConfig {
+                    ffn: FfnKind::SoftMoe,
+                    n_experts: 0,
+                    ..Default::default()
+                },
+                "n_experts",
+            ),
+        ];
+        for (cfg, want) in cases {
+            let e = cfg.validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{e} lacks {want}");
+        }
+        assert!(ModelConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn config_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "[model]\nn_heads = 5\n").unwrap();
+        let e = ModelConfig::from_toml_file(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("n_heads"), "{e}");
+        let e = ModelConfig::from_toml_file(dir.path().join("nope.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nope.toml"), "{e}");
+    }
+}

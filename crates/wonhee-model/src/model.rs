@@ -1,0 +1,626 @@
+//! The network: token embedding with missing-value masking, encoder, three task heads.
+
+use std::sync::Mutex;
+
+use candle_core::{D, DType, Device, IndexOp, Tensor};
+use candle_nn::{Init, VarBuilder};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::block::{BlockLayout, BlockOp};
+use crate::config::{FfnKind, ModelConfig};
+use crate::ops::{self, DropSpec, Kernels};
+use crate::{ModelError, Result};
+
+/// Initialisation of a weight matrix `[out, in]` (and its bias): uniform in
+/// `±1 / sqrt(in)`, as PyTorch's `nn.Linear`.
+pub(crate) fn linear_init(fan_in: usize) -> Init {
+    let b = 1.0 / (fan_in.max(1) as f64).sqrt();
+    Init::Uniform { lo: -b, up: b }
+}
+
+/// Initialisation of the learnable missing-value and [CLS] embeddings.
+pub(crate) const EMBED_INIT: Init = Init::Randn {
+    mean: 0.0,
+    stdev: 0.02,
+};
+
+/// A dense layer `y = x W^T (+ b)` on the last axis, as one matrix product over all leading
+/// axes.
+#[derive(Clone, Debug)]
+pub struct Linear {
+    w: Tensor,
+    b: Option<Tensor>,
+}
+
+impl Linear {
+    /// `weight` `[out, in]` and, with `bias`, `bias` `[out]` under `vb`.
+    pub fn new(fan_in: usize, fan_out: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
+        let init = linear_init(fan_in);
+        let w = vb.get_with_hints((fan_out, fan_in), "weight", init)?;
+        let b = if bias {
+            Some(vb.get_with_hints(fan_out, "bias", init)?)
+        } else {
+            None
+        };
+        Ok(Self { w, b })
+    }
+
+    /// Applies the layer to `x` of shape `[.., in]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        ops::profile::timed(ops::profile::Op::LinearFwd, || self.forward_inner(x))
+    }
+
+    fn forward_inner(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let fan_in = dims.last().copied().unwrap_or(0);
+        let rows = x.elem_count() / fan_in.max(1);
+        let y = x.reshape((rows, fan_in))?.matmul(&self.w.t()?)?;
+        let y = match &self.b {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out = dims.to_vec();
+        if let Some(last) = out.last_mut() {
+            *last = self.w.dim(0)?;
+        }
+        Ok(y.reshape(out)?)
+    }
+}
+
+/// SwiGLU feed-forward: `down(silu(x G^T) * (x U^T))` with `gate_up.weight = [G; U]`.
+#[derive(Clone, Debug)]
+pub struct SwiGlu {
+    gate_up: Linear,
+    down: Linear,
+}
+
+impl SwiGlu {
+    /// `gate_up.weight` `[2h, d]` (gate rows first), `down.weight` `[d, h]`.
+    pub fn new(d: usize, hidden: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            gate_up: Linear::new(d, 2 * hidden, false, vb.pp("gate_up"))?,
+            down: Linear::new(hidden, d, false, vb.pp("down"))?,
+        })
+    }
+
+    /// `x`: `[.., d]`.
+    pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        let gu = self.gate_up.forward(x)?;
+        self.down.forward(&ops::swiglu(&gu, k)?)
+    }
+}
+
+/// Soft mixture of experts (Puigcerver et al. 2023): every slot is a softmax-over-tokens
+/// weighted average of the tokens (dispatch), each expert processes its slots, and every token
+/// is a softmax-over-slots weighted average of the slot outputs (combine). Both softmaxes use
+/// the same logits `x Phi`.
+///
+/// Slots pool over the whole sequence, so a Soft-MoE layer is not causal: in forecast mode the
+/// output at a position can depend on later tokens (which carry only the missing-value
+/// embedding there, never a masked value).
+#[derive(Clone, Debug)]
+pub struct SoftMoe {
+    phi: Tensor,
+    experts: Vec<SwiGlu>,
+    slots_per_expert: usize,
+}
+
+impl SoftMoe {
+    /// `phi` `[d, n_experts * slots_per_expert]` and `experts.{e}` SwiGLUs under `vb`.
+    pub fn new(
+        d: usize,
+        hidden: usize,
+        n_experts: usize,
+        slots_per_expert: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let phi = vb.get_with_hints((d, n_experts * slots_per_expert), "phi", linear_init(d))?;
+        let experts = (0..n_experts)
+            .map(|e| SwiGlu::new(d, hidden, vb.pp("experts").pp(e)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            phi,
+            experts,
+            slots_per_expert,
+        })
+    }
+
+    /// Dispatch weights `[b, slots, tokens]` (each slot's row sums to 1) and combine weights
+    /// `[b, tokens, slots]` (each token's row sums to 1) for `x` `[b, tokens, d]`.
+    pub fn routing(&self, x: &Tensor, k: Kernels) -> Result<(Tensor, Tensor)> {
+        let (b, t, d) = x.dims3()?;
+        let s = self.phi.dim(1)?;
+        let logits = x
+            .reshape((b * t, d))?
+            .matmul(&self.phi)?
+            .reshape((b, t, s))?;
+        let dispatch = ops::softmax_last_dim(&logits.transpose(1, 2)?.contiguous()?, k)?;
+        let combine = ops::softmax_last_dim(&logits, k)?;
+        Ok((dispatch, combine))
+    }
+
+    /// `x`: `[b, tokens, d]` -> `[b, tokens, d]`.
+    pub fn forward(&self, x: &Tensor, k: Kernels) -> Result<Tensor> {
+        let (dispatch, combine) = self.routing(x, k)?;
+        let slots = dispatch.matmul(x)?; // [b, slots, d]
+        let outs = self
+            .experts
+            .iter()
+            .enumerate()
+            .map(|(e, ex)| {
+                let xs = slots.narrow(1, e * self.slots_per_expert, self.slots_per_expert)?;
+                ex.forward(&xs.contiguous()?, k)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ys = Tensor::cat(&outs, 1)?;
+        Ok(combine.matmul(&ys)?)
+    }
+}
+
+/// Feed-forward layer of a block.
+#[derive(Clone, Debug)]
+pub enum Ffn {
+    /// Dense SwiGLU.
+    Swiglu(SwiGlu),
+    /// Soft-MoE of SwiGLU experts.
+    SoftMoe(SoftMoe),
+}
+
+/// Run-time context of one forward pass.
+pub(crate) struct Pass<'a> {
+    pub causal: bool,
+    pub kernels: Kernels,
+    pub dropout: f32,
+    pub attn_dropout: f32,
+    /// Source of dropout seeds; `None` in evaluation mode.
+    pub rng: Option<&'a mut ChaCha8Rng>,
+}
+
+impl Pass<'_> {
+    fn drop(&mut self, p: f32) -> Option<DropSpec> {
+        self.rng.as_mut().map(|r| DropSpec {
+            p,
+            seed: r.next_u64(),
+        })
+    }
+}
+
+/// Pre-norm transformer block: `x + drop(proj(attn(norm1(x))))`, then
+/// `x + drop(ffn(norm2(x)))`.
+#[derive(Clone, Debug)]
+pub struct Block {
+    norm1: Tensor,
+    qkv: Linear,
+    proj: Linear,
+    norm2: Tensor,
+    ffn: Ffn,
+    heads: usize,
+    eps: f32,
+}
+
+impl Block {
+    /// A block with the given feed-forward kind (`norm1`, `attn.qkv`, `attn.proj`, `norm2`,
+    /// `ffn` under `vb`).
+    pub fn new(cfg: &ModelConfig, ffn: FfnKind, vb: VarBuilder) -> Result<Self> {
+        let d = cfg.d_model;
+        let ffn = match ffn {
+            FfnKind::Swiglu => Ffn::Swiglu(SwiGlu::new(d, cfg.ffn_hidden(), vb.pp("ffn"))?),
+            FfnKind::SoftMoe => Ffn::SoftMoe(SoftMoe::new(
+                d,
+                cfg.ffn_hidden(),
+                cfg.n_experts,
+                cfg.slots_per_expert,
+                vb.pp("ffn"),
+            )?),
+        };
+        Ok(Self {
+            norm1: vb
+                .pp("norm1")
+                .get_with_hints(d, "weight", Init::Const(1.0))?,
+            qkv: Linear::new(d, 3 * d, false, vb.pp("attn").pp("qkv"))?,
+            proj: Linear::new(d, d, false, vb.pp("attn").pp("proj"))?,
+            norm2: vb
+                .pp("norm2")
+                .get_with_hints(d, "weight", Init::Const(1.0))?,
+            ffn,
+            heads: cfg.n_heads,
+            eps: cfg.norm_eps,
+        })
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor, pass: &mut Pass<'_>) -> Result<Tensor> {
+        let k = pass.kernels;
+        let attn_drop = pass.drop(pass.attn_dropout);
+        let drop1 = pass.drop(pass.dropout);
+        let drop2 = pass.drop(pass.dropout);
+        if let Ffn::Swiglu(f) = &self.ffn
+            && k.block_on(x.device())?
+        {
+            return self.forward_fused(x, f, pass.causal, attn_drop, drop1, drop2);
+        }
+        let h = ops::rms_norm(x, &self.norm1, self.eps, k)?;
+        let qkv = self.qkv.forward(&h)?;
+        let a = ops::attention(&qkv, self.heads, pass.causal, attn_drop, k)?;
+        let a = self.proj.forward(&a)?;
+        let a = match drop1 {
+            Some(s) => ops::dropout(&a, s, k)?,
+            None => a,
+        };
+        let x = (x + a)?;
+        let h = ops::rms_norm(&x, &self.norm2, self.eps, k)?;
+        let f = match &self.ffn {
+            Ffn::Swiglu(f) => f.forward(&h, k)?,
+            Ffn::SoftMoe(f) => f.forward(&h, k)?,
+        };
+        let f = match drop2 {
+            Some(s) => ops::dropout(&f, s, k)?,
+            None => f,
+        };
+        Ok((x + f)?)
+    }
+
+    /// The whole block as one fused CPU op (see `block.rs`).
+    fn forward_fused(
+        &self,
+        x: &Tensor,
+        f: &SwiGlu,
+        causal: bool,
+        attn_drop: Option<DropSpec>,
+        drop1: Option<DropSpec>,
+        drop2: Option<DropSpec>,
+    ) -> Result<Tensor> {
+        let (_b, n, d) = x.dims3()?;
+        let h = f.down.w.dim(1)?;
+        let lay = BlockLayout::new(d, h);
+        let w = Tensor::cat(
+            &[
+                &self.norm1,
+                &self.qkv.w.flatten_all()?,
+                &self.proj.w.flatten_all()?,
+                &self.norm2,
+                &f.gate_up.w.flatten_all()?,
+                &f.down.w.flatten_all()?,
+            ],
+            0,
+        )?;
+        let sh = ops::attn_shape(n, self.heads, d / self.heads, causal, attn_drop);
+        let op = BlockOp::new(lay, sh, drop1, drop2, self.eps);
+        Ok(x.contiguous()?.apply_op2(&w, op)?)
+    }
+}
+
+/// A task head: blocks, a final RMSNorm and an output layer.
+#[derive(Clone, Debug)]
+struct Head {
+    blocks: Vec<Block>,
+    norm: Tensor,
+    out: Linear,
+}
+
+impl Head {
+    fn new(cfg: &ModelConfig, out: usize, vb: VarBuilder) -> Result<Self> {
+        let blocks = (0..cfg.head_layers)
+            .map(|i| Block::new(cfg, FfnKind::Swiglu, vb.pp("blocks").pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            blocks,
+            norm: vb
+                .pp("norm")
+                .get_with_hints(cfg.d_model, "weight", Init::Const(1.0))?,
+            out: Linear::new(cfg.d_model, out, true, vb.pp("out"))?,
+        })
+    }
+}
+
+/// State of the dropout generator, for checkpoints: restoring it with
+/// [`WonHee::set_dropout_state`] makes the next forward passes draw the same masks as after
+/// the save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropoutState {
+    /// The seed given to [`WonHee::seed_dropout`].
+    pub seed: u64,
+    /// 32-bit words consumed since seeding (two per forward-pass dropout site).
+    pub word_pos: u64,
+}
+
+struct DropoutRng {
+    seed: u64,
+    rng: ChaCha8Rng,
+}
+
+impl DropoutRng {
+    fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+}
+
+/// The WonHEE model: shared embedding and encoder, three task heads.
+///
+/// Inputs are `x`: f32 `[batch, seq_len]` and, for imputation and forecasting, `missing`:
+/// `[batch, seq_len]` of any dtype where nonzero means missing (u8 0/1 is the natural choice;
+/// f32 0/1 works too). Missing values are replaced by 0 before the token embedding (with a
+/// select, so NaN there is harmless) and the embedding of every token holding a missing point
+/// is replaced by the learnable `missing` embedding: no path carries a masked value.
+pub struct WonHee {
+    cfg: ModelConfig,
+    embed: Linear,
+    missing: Tensor,
+    cls: Tensor,
+    pos: Tensor,
+    encoder: Vec<Block>,
+    enc_norm: Tensor,
+    classify: Head,
+    impute: Head,
+    forecast: Head,
+    kernels: Kernels,
+    rng: Mutex<DropoutRng>,
+    device: Device,
+}
+
+impl std::fmt::Debug for WonHee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WonHee")
+            .field("cfg", &self.cfg)
+            .field("kernels", &self.kernels)
+            .finish()
+    }
+}
+
+/// Sinusoidal position encoding `[n, d]`: `sin(t / 10000^(2i/d))` at column `2i`, `cos` at
+/// `2i + 1`.
+pub fn sinusoidal_positions(n: usize, d: usize, dev: &Device) -> Result<Tensor> {
+    let mut v = vec![0f32; n * d];
+    for t in 0..n {
+        for i in 0..d / 2 {
+            let freq = 10000f64.powf(-2.0 * i as f64 / d as f64);
+            let a = t as f64 * freq;
+            v[t * d + 2 * i] = a.sin() as f32;
+            v[t * d + 2 * i + 1] = a.cos() as f32;
+        }
+    }
+    Ok(Tensor::from_vec(v, (n, d), dev)?)
+}
+
+impl WonHee {
+    /// Builds the model, taking (or creating) its variables from `vb` under the names listed in
+    /// the crate docs. For a reproducible initialisation fill the VarMap first with
+    /// [`crate::init_varmap`]; a fresh VarMap is filled by candle's unseeded generator.
+    pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        if vb.dtype() != DType::F32 {
+            return Err(ModelError::Config(format!(
+                "dtype {:?}: the model is f32",
+                vb.dtype()
+            )));
+        }
+        let d = cfg.d_model;
+        let device = vb.device().clone();
+        let encoder = (0..cfg.n_layers)
+            .map(|i| Block::new(cfg, cfg.ffn, vb.pp("encoder").pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            embed: Linear::new(cfg.patch, d, true, vb.pp("embed"))?,
+            missing: vb.get_with_hints(d, "missing", EMBED_INIT)?,
+            cls: vb.get_with_hints(d, "cls", EMBED_INIT)?,
+            pos: sinusoidal_positions(cfg.n_tokens(), d, &device)?,
+            encoder,
+            enc_norm: vb
+                .pp("encoder")
+                .pp("norm")
+                .get_with_hints(d, "weight", Init::Const(1.0))?,
+            classify: Head::new(cfg, cfg.n_classes, vb.pp("classify"))?,
+            impute: Head::new(cfg, cfg.patch, vb.pp("impute"))?,
+            forecast: Head::new(cfg, cfg.patch, vb.pp("forecast"))?,
+            kernels: Kernels::Auto,
+            rng: Mutex::new(DropoutRng::new(0)),
+            device,
+        })
+    }
+
+    /// Uses the given kernel implementation (default [`Kernels::Auto`]).
+    pub fn with_kernels(mut self, k: Kernels) -> Self {
+        self.kernels = k;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    /// The device of the model's tensors.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Re-seeds the dropout generator (seed 0 at construction).
+    pub fn seed_dropout(&self, seed: u64) {
+        *self.lock_rng() = DropoutRng::new(seed);
+    }
+
+    /// The dropout generator's state (see [`DropoutState`]).
+    pub fn dropout_state(&self) -> DropoutState {
+        let g = self.lock_rng();
+        DropoutState {
+            seed: g.seed,
+            word_pos: u64::try_from(g.rng.get_word_pos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Restores a state from [`WonHee::dropout_state`].
+    pub fn set_dropout_state(&self, s: DropoutState) {
+        let mut r = DropoutRng::new(s.seed);
+        r.rng.set_word_pos(u128::from(s.word_pos));
+        *self.lock_rng() = r;
+    }
+
+    fn lock_rng(&self) -> std::sync::MutexGuard<'_, DropoutRng> {
+        // A panic while holding the lock cannot leave the generator half-updated.
+        self.rng.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_x(&self, x: &Tensor) -> Result<usize> {
+        let l = self.cfg.seq_len;
+        match x.dims() {
+            &[b, len] if len == l && b > 0 => {}
+            dims => {
+                return Err(ModelError::Input(format!(
+                    "x has shape {dims:?}, expected [batch, {l}] with batch >= 1"
+                )));
+            }
+        }
+        if x.dtype() != DType::F32 {
+            return Err(ModelError::Input(format!(
+                "x has dtype {:?}, expected f32",
+                x.dtype()
+            )));
+        }
+        if !x.device().same_device(&self.device) {
+            return Err(ModelError::Input(format!(
+                "x is on {:?}, the model on {:?}",
+                x.device(),
+                self.device
+            )));
+        }
+        Ok(x.dim(0)?)
+    }
+
+    /// Zeroes missing points, checks that the observed ones are finite, and returns the
+    /// cleaned input with the per-token missing flags `[b, n, 1]` (u8).
+    fn clean(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
+        let b = self.check_x(x)?;
+        let (n, p) = (self.cfg.n_tokens(), self.cfg.patch);
+        let (x0, tok) = match missing {
+            None => (x.clone(), None),
+            Some(m) => {
+                if m.dims() != x.dims() {
+                    return Err(ModelError::Input(format!(
+                        "missing mask has shape {:?}, x has {:?}",
+                        m.dims(),
+                        x.dims()
+                    )));
+                }
+                let m = m.to_device(&self.device)?.ne(0f64)?;
+                let x0 = m.where_cond(&x.zeros_like()?, x)?;
+                let tok = m.reshape((b, n, p))?.max_keepdim(D::Minus1)?;
+                (x0, Some(tok))
+            }
+        };
+        let v = x0.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Input(format!(
+                "x[{}, {}] = {} is not finite and not marked missing",
+                i / self.cfg.seq_len,
+                i % self.cfg.seq_len,
+                v[i]
+            )));
+        }
+        Ok((x0, tok))
+    }
+
+    /// Token embeddings `[b, n, d]` with missing tokens replaced and positions added.
+    fn tokens(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<Tensor> {
+        let (x0, tok) = self.clean(x, missing)?;
+        let b = x0.dim(0)?;
+        let (n, p, d) = (self.cfg.n_tokens(), self.cfg.patch, self.cfg.d_model);
+        let mut e = self.embed.forward(&x0.reshape((b, n, p))?)?;
+        if let Some(tok) = tok {
+            let mask = tok.broadcast_as((b, n, d))?;
+            e = mask.where_cond(&self.missing.broadcast_as((b, n, d))?, &e)?;
+        }
+        Ok(e.broadcast_add(&self.pos)?)
+    }
+
+    fn pass(
+        &self,
+        causal: bool,
+        train: bool,
+        f: impl FnOnce(&mut Pass<'_>) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let mut guard = train.then(|| self.lock_rng());
+        let mut pass = Pass {
+            causal,
+            kernels: self.kernels,
+            dropout: self.cfg.dropout,
+            attn_dropout: self.cfg.attn_dropout,
+            rng: guard.as_mut().map(|g| &mut g.rng),
+        };
+        f(&mut pass)
+    }
+
+    fn trunk(&self, h: Tensor, head: &Head, pass: &mut Pass<'_>) -> Result<Tensor> {
+        let mut h = h;
+        for blk in &self.encoder {
+            h = blk.forward(&h, pass)?;
+        }
+        h = ops::rms_norm(&h, &self.enc_norm, self.cfg.norm_eps, pass.kernels)?;
+        for blk in &head.blocks {
+            h = blk.forward(&h, pass)?;
+        }
+        Ok(ops::rms_norm(
+            &h,
+            &head.norm,
+            self.cfg.norm_eps,
+            pass.kernels,
+        )?)
+    }
+
+    fn cls_features(&self, x: &Tensor, pass: &mut Pass<'_>) -> Result<Tensor> {
+        let e = self.tokens(x, None)?;
+        let b = e.dim(0)?;
+        let cls =
+            self.cls
+                .reshape((1, 1, self.cfg.d_model))?
+                .broadcast_as((b, 1, self.cfg.d_model))?;
+        let h = Tensor::cat(&[&cls, &e], 1)?;
+        let h = self.trunk(h, &self.classify, pass)?;
+        Ok(h.i((.., 0, ..))?)
+    }
+
+    /// Class logits `[b, n_classes]` from the [CLS] token. `train` turns dropout on.
+    pub fn forward_classify(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.pass(false, train, |pass| {
+            let f = self.cls_features(x, pass)?;
+            self.classify.out.forward(&f)
+        })
+    }
+
+    /// The [CLS] features `[b, d]` that the classification layer reads (evaluation mode), for
+    /// t-SNE and the like.
+    pub fn embed(&self, x: &Tensor) -> Result<Tensor> {
+        self.pass(false, false, |pass| self.cls_features(x, pass))
+    }
+
+    fn per_point(
+        &self,
+        x: &Tensor,
+        missing: &Tensor,
+        causal: bool,
+        head: &Head,
+        train: bool,
+    ) -> Result<Tensor> {
+        self.pass(causal, train, |pass| {
+            let e = self.tokens(x, Some(missing))?;
+            let b = e.dim(0)?;
+            let h = self.trunk(e, head, pass)?;
+            Ok(head.out.forward(&h)?.reshape((b, self.cfg.seq_len))?)
+        })
+    }
+
+    /// Reconstruction `[b, seq_len]` of the window (the loss is taken at missing points).
+    pub fn forward_impute(&self, x: &Tensor, missing: &Tensor, train: bool) -> Result<Tensor> {
+        self.per_point(x, missing, false, &self.impute, train)
+    }
+
+    /// Causal prediction `[b, seq_len]`: the output for token t depends only on tokens <= t
+    /// (with the SwiGLU encoder; see [`SoftMoe`] for the MoE variant).
+    pub fn forward_forecast(&self, x: &Tensor, missing: &Tensor, train: bool) -> Result<Tensor> {
+        self.per_point(x, missing, true, &self.forecast, train)
+    }
+}
