@@ -21,12 +21,18 @@ fn stderr_of(out: &std::process::Output) -> String {
 
 fn read_parquet(path: &Path) -> polars::prelude::DataFrame {
     use polars::prelude::{ParquetReader, SerReader};
-    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
 }
 
 #[test]
 fn info_json_has_the_documented_keys() {
-    let out = wonhee().args(["info", "--json"]).arg(fixtures().join("synth/s101")).output().unwrap();
+    let out = wonhee()
+        .args(["info", "--json"])
+        .arg(fixtures().join("synth/s101"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for k in ["record", "fs", "n_sig", "sig_len", "signals", "annotations"] {
@@ -36,19 +42,40 @@ fn info_json_has_the_documented_keys() {
     assert_eq!(v["n_sig"], 2);
     assert_eq!(v["sig_len"], 21600);
     let s1 = &v["signals"][1];
-    for k in ["file", "fmt", "gain", "baseline", "adc_zero", "units", "description"] {
+    for k in [
+        "file",
+        "fmt",
+        "gain",
+        "baseline",
+        "adc_zero",
+        "units",
+        "description",
+    ] {
         assert!(s1.get(k).is_some(), "signal key {k}");
     }
     assert_eq!(s1["description"], "MLII");
     assert_eq!(s1["fmt"], 212);
     let atr = &v["annotations"]["atr"];
-    let n: u64 = atr["symbols"].as_object().unwrap().values().map(|x| x.as_u64().unwrap()).sum();
+    let n: u64 = atr["symbols"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
     assert_eq!(atr["count"].as_u64().unwrap(), n);
     assert!(atr["symbols"]["L"].as_u64().unwrap() > 10);
     // `.hea` accepted; text mode; a folder means every record.
-    let out = wonhee().arg("info").arg(fixtures().join("synth/s100.hea")).output().unwrap();
+    let out = wonhee()
+        .arg("info")
+        .arg(fixtures().join("synth/s100.hea"))
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("record s100: 2 signal(s) at 360 Hz"));
-    let out = wonhee().args(["info", "--json"]).arg(fixtures().join("synth")).output().unwrap();
+    let out = wonhee()
+        .args(["info", "--json"])
+        .arg(fixtures().join("synth"))
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 4);
 }
@@ -58,32 +85,69 @@ fn export_csv_parquet_digital_and_selection() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = tmp.path().join("s.csv");
     let rec = fixtures().join("synth/s100");
-    wonhee().args(["export"]).arg(&rec).arg("--out").arg(&csv).assert().success();
+    wonhee()
+        .args(["export"])
+        .arg(&rec)
+        .arg("--out")
+        .arg(&csv)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap(), "sample,MLII,V5");
     assert_eq!(text.lines().count(), 21_601);
     // Physical units match the library's conversion.
-    let sig = wonhee_wfdb::Record::open(&rec).unwrap().read_signals().unwrap();
+    let sig = wonhee_wfdb::Record::open(&rec)
+        .unwrap()
+        .read_signals()
+        .unwrap();
     let row: Vec<&str> = lines.nth(100).unwrap().split(',').collect();
     assert_eq!(row[0], "100");
     assert_eq!(row[1].parse::<f64>().unwrap(), sig.physical_f64(0)[100]);
 
     let pq = tmp.path().join("d.parquet");
-    wonhee().arg("export").arg(&rec).args(["--digital", "--signals", "1"]).arg("--out").arg(&pq).assert().success();
+    wonhee()
+        .arg("export")
+        .arg(&rec)
+        .args(["--digital", "--signals", "1"])
+        .arg("--out")
+        .arg(&pq)
+        .assert()
+        .success();
     let df = read_parquet(&pq);
-    assert_eq!(df.get_column_names().iter().map(|s| s.as_str()).collect::<Vec<_>>(), vec!["sample", "V5"]);
+    assert_eq!(
+        df.get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        vec!["sample", "V5"]
+    );
     let v5 = df.column("V5").unwrap().i32().unwrap();
     assert_eq!(v5.get(5), Some(sig.digital(1)[5]));
 
     // Resampled to 128 Hz: 7680 rows, sample counts at the new rate.
     let rs = tmp.path().join("r.csv");
-    wonhee().arg("export").arg(&rec).args(["--resample", "128", "--signals", "0"]).arg("--out").arg(&rs).assert().success();
+    wonhee()
+        .arg("export")
+        .arg(&rec)
+        .args(["--resample", "128", "--signals", "0"])
+        .arg("--out")
+        .arg(&rs)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&rs).unwrap();
     assert_eq!(text.lines().count(), 7681);
     assert!(text.lines().last().unwrap().starts_with("7679,"));
     let expect = wonhee_signal::resample_poly(&sig.physical_f64(0), 128, 360).unwrap();
-    let v: f64 = text.lines().nth(1001).unwrap().split(',').nth(1).unwrap().parse().unwrap();
+    let v: f64 = text
+        .lines()
+        .nth(1001)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((v - expect[1000]).abs() < 1e-12);
 }
 
@@ -91,14 +155,27 @@ fn export_csv_parquet_digital_and_selection() {
 fn annotations_columns() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("a.csv");
-    wonhee().arg("annotations").arg(fixtures().join("synth/s100")).arg("--out").arg(&out).assert().success();
+    wonhee()
+        .arg("annotations")
+        .arg(fixtures().join("synth/s100"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&out).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next().unwrap(), "sample,symbol,subtype,chan,num,aux");
     // The rhythm note keeps its aux text without the trailing NUL.
     assert_eq!(lines.next().unwrap(), "0,+,0,0,0,(N");
     let pq = tmp.path().join("a.parquet");
-    wonhee().arg("annotations").arg(fixtures().join("synth/s100")).args(["--annotator", "atr"]).arg("--out").arg(&pq).assert().success();
+    wonhee()
+        .arg("annotations")
+        .arg(fixtures().join("synth/s100"))
+        .args(["--annotator", "atr"])
+        .arg("--out")
+        .arg(&pq)
+        .assert()
+        .success();
     assert_eq!(read_parquet(&pq).height(), text.lines().count() - 1);
 }
 
@@ -107,11 +184,20 @@ fn bad_input_gives_one_line_errors_and_no_output() {
     let tmp = tempfile::tempdir().unwrap();
     // Missing record.
     let out_file = tmp.path().join("x.csv");
-    let out = wonhee().arg("export").arg(tmp.path().join("nope")).arg("--out").arg(&out_file).output().unwrap();
+    let out = wonhee()
+        .arg("export")
+        .arg(tmp.path().join("nope"))
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: ") && err.contains("nope.hea"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("nope.hea"),
+        "{err}"
+    );
     assert!(!out_file.exists());
     // Truncated signal file: names the file and the offset; nothing left at --out.
     for f in ["s100.hea", "s100.dat", "s100.atr"] {
@@ -120,27 +206,70 @@ fn bad_input_gives_one_line_errors_and_no_output() {
     let dat = tmp.path().join("s100.dat");
     let b = std::fs::read(&dat).unwrap();
     std::fs::write(&dat, &b[..b.len() / 2]).unwrap();
-    let out = wonhee().arg("export").arg(tmp.path().join("s100")).arg("--out").arg(&out_file).output().unwrap();
+    let out = wonhee()
+        .arg("export")
+        .arg(tmp.path().join("s100"))
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
     let err = stderr_of(&out);
     assert!(!out.status.success());
-    assert!(err.contains("s100.dat") && err.contains("truncated at byte"), "{err}");
+    assert!(
+        err.contains("s100.dat") && err.contains("truncated at byte"),
+        "{err}"
+    );
     assert!(!out_file.exists());
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".wonhee")).count(), 0);
+    assert_eq!(
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".wonhee"))
+            .count(),
+        0
+    );
     // Corrupt annotations.
     std::fs::write(tmp.path().join("s100.atr"), [0x00, 0xEC, 0x01]).unwrap();
-    let out = wonhee().arg("annotations").arg(tmp.path().join("s100")).arg("--out").arg(&out_file).output().unwrap();
+    let out = wonhee()
+        .arg("annotations")
+        .arg(tmp.path().join("s100"))
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
     let err = stderr_of(&out);
     assert!(!out.status.success() && err.contains("s100.atr"), "{err}");
     // Malformed header names the line.
     std::fs::write(tmp.path().join("s100.hea"), "s100 2 abc\n").unwrap();
-    let out = wonhee().arg("info").arg(tmp.path().join("s100")).output().unwrap();
+    let out = wonhee()
+        .arg("info")
+        .arg(tmp.path().join("s100"))
+        .output()
+        .unwrap();
     let err = stderr_of(&out);
     assert!(!out.status.success() && err.contains("s100.hea:1"), "{err}");
     // Unsupported output type.
-    let out = wonhee().arg("export").arg(fixtures().join("synth/s100")).arg("--out").arg(tmp.path().join("x.txt")).output().unwrap();
+    let out = wonhee()
+        .arg("export")
+        .arg(fixtures().join("synth/s100"))
+        .arg("--out")
+        .arg(tmp.path().join("x.txt"))
+        .output()
+        .unwrap();
     assert!(!out.status.success() && stderr_of(&out).contains("unsupported output extension"));
     // Bad signal index.
-    let out = wonhee().arg("export").arg(fixtures().join("synth/s100")).args(["--signals", "5"]).arg("--out").arg(&out_file).output().unwrap();
+    let out = wonhee()
+        .arg("export")
+        .arg(fixtures().join("synth/s100"))
+        .args(["--signals", "5"])
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
     assert!(!out.status.success() && stderr_of(&out).contains("signal 5 does not exist"));
 }
 
@@ -148,26 +277,100 @@ fn bad_input_gives_one_line_errors_and_no_output() {
 fn prepare_on_fixtures_and_its_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("prep");
-    wonhee().arg("prepare").arg("--data").arg(fixtures().join("synth")).arg("--out").arg(&out).args(["--seed", "3", "--materialize"]).assert().success();
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    wonhee()
+        .arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("synth"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--seed", "3", "--materialize"])
+        .assert()
+        .success();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["config"]["seed"], 3);
     assert_eq!(summary["lead_fallbacks"][0], "s102");
-    for f in ["signals.safetensors", "beats.parquet", "windows.safetensors"] {
+    for f in [
+        "signals.safetensors",
+        "beats.parquet",
+        "windows.safetensors",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
     let beats = read_parquet(&out.join("beats.parquet"));
-    assert_eq!(beats.get_column_names().iter().map(|s| s.as_str()).collect::<Vec<_>>(), vec!["record", "centre", "sample", "symbol", "class", "class_name", "split", "fold"]);
+    assert_eq!(
+        beats
+            .get_column_names()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
+        vec![
+            "record",
+            "centre",
+            "sample",
+            "symbol",
+            "class",
+            "class_name",
+            "split",
+            "fold"
+        ]
+    );
     // Exists: refused without --force, replaced with it.
-    let o = wonhee().arg("prepare").arg("--data").arg(fixtures().join("synth")).arg("--out").arg(&out).output().unwrap();
+    let o = wonhee()
+        .arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("synth"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(!o.status.success() && stderr_of(&o).contains("already exists"));
-    wonhee().arg("prepare").arg("--data").arg(fixtures().join("synth")).arg("--out").arg(&out).args(["--force", "--split", "record-folds", "--folds", "2", "--classes", "6"]).assert().success();
+    wonhee()
+        .arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("synth"))
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--force",
+            "--split",
+            "record-folds",
+            "--folds",
+            "2",
+            "--classes",
+            "6",
+        ])
+        .assert()
+        .success();
     // A record shorter than one window: clear error, no output folder.
     let bad = tmp.path().join("bad");
-    let o = wonhee().arg("prepare").arg("--data").arg(fixtures().join("short")).arg("--out").arg(&bad).output().unwrap();
+    let o = wonhee()
+        .arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("short"))
+        .arg("--out")
+        .arg(&bad)
+        .output()
+        .unwrap();
     let err = stderr_of(&o);
-    assert!(!o.status.success() && err.contains("short.hea") && err.contains("shorter than one"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("short.hea") && err.contains("shorter than one"),
+        "{err}"
+    );
     assert!(!bad.exists());
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "no temporary folders left");
-    let o = wonhee().arg("prepare").arg("--data").arg(fixtures().join("synth")).arg("--out").arg(&bad).args(["--classes", "4"]).output().unwrap();
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temporary folders left"
+    );
+    let o = wonhee()
+        .arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("synth"))
+        .arg("--out")
+        .arg(&bad)
+        .args(["--classes", "4"])
+        .output()
+        .unwrap();
     assert!(!o.status.success() && stderr_of(&o).contains("--classes must be 5 or 6"));
 }

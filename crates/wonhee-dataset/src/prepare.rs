@@ -205,7 +205,7 @@ fn process_record(dir: &Path, name: &str, cfg: &PrepareConfig) -> Result<RecordO
         return Err(DatasetError::invalid(&hea, "record has no signals"));
     }
     let fs_in = h.fs;
-    if fs_in.fract() != 0.0 || fs_in < 1.0 || fs_in > 1e6 {
+    if fs_in.fract() != 0.0 || !(1.0..=1e6).contains(&fs_in) {
         return Err(DatasetError::invalid(
             &hea,
             format!("sampling frequency {fs_in} Hz is not a whole number; cannot resample"),
@@ -335,7 +335,7 @@ pub fn prepare(
     cfg: &PrepareConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared> {
-    if cfg.window < 2 || cfg.window % 2 != 0 {
+    if cfg.window < 2 || !cfg.window.is_multiple_of(2) {
         return Err(DatasetError::Config(format!(
             "window must be an even number >= 2 (got {})",
             cfg.window
@@ -344,19 +344,19 @@ pub fn prepare(
     if cfg.fs == 0 {
         return Err(DatasetError::Config("target rate must be positive".into()));
     }
-    if let SplitKind::Paper { test_fraction } = cfg.split {
-        if !(0.0..1.0).contains(&test_fraction) {
-            return Err(DatasetError::Config(format!(
-                "test fraction {test_fraction} must be in [0, 1)"
-            )));
-        }
+    if let SplitKind::Paper { test_fraction } = cfg.split
+        && !(0.0..1.0).contains(&test_fraction)
+    {
+        return Err(DatasetError::Config(format!(
+            "test fraction {test_fraction} must be in [0, 1)"
+        )));
     }
-    if let SplitKind::RecordFolds { k } = cfg.split {
-        if !(2..=64).contains(&k) {
-            return Err(DatasetError::Config(format!(
-                "record folds need 2..=64 folds (got {k})"
-            )));
-        }
+    if let SplitKind::RecordFolds { k } = cfg.split
+        && !(2..=64).contains(&k)
+    {
+        return Err(DatasetError::Config(format!(
+            "record folds need 2..=64 folds (got {k})"
+        )));
     }
     let t0 = std::time::Instant::now();
     let outs: Vec<RecordOut> = names
@@ -542,7 +542,7 @@ fn fit_window_scaler(
         }
     }
     let std = (ss / w_sum).sqrt();
-    if !(std > 0.0) {
+    if std.is_nan() || std <= 0.0 {
         return Err(DatasetError::Config(
             "training windows have zero spread".into(),
         ));

@@ -46,7 +46,7 @@ impl WeightedSampler {
                 acc
             })
             .collect();
-        if !(acc > 0.0) {
+        if acc.is_nan() || acc <= 0.0 {
             return None;
         }
         Some(Self {

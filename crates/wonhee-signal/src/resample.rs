@@ -216,7 +216,11 @@ impl pulp::WithSimd for Run<'_> {
 #[inline(always)]
 fn dot_simd<S: pulp::Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
     let lanes = S::F64_LANES;
-    if lanes == 1 || LANES % lanes != 0 || a.len() != b.len() || a.len() % LANES != 0 {
+    if lanes == 1
+        || !LANES.is_multiple_of(lanes)
+        || a.len() != b.len()
+        || !a.len().is_multiple_of(LANES)
+    {
         return dot(a, b);
     }
     let nv = LANES / lanes;
@@ -297,7 +301,7 @@ pub fn resample_fft(x: &[f64], num: usize) -> Vec<f64> {
     for (h, s) in half.iter_mut().zip(&spec[..m2.min(num / 2 + 1)]) {
         *h = *s;
     }
-    if m % 2 == 0 && num != n_x && m / 2 < half.len() {
+    if m.is_multiple_of(2) && num != n_x && m / 2 < half.len() {
         half[m / 2] *= if num < n_x { 2.0 } else { 0.5 };
     }
     // Hermitian completion; irfft ignores the imaginary parts of DC and an even Nyquist bin,
@@ -309,7 +313,7 @@ pub fn resample_fft(x: &[f64], num: usize) -> Vec<f64> {
             full[num - k] = h.conj() / s_fac;
         }
     }
-    if num % 2 == 0 {
+    if num.is_multiple_of(2) {
         let nyq = num / 2;
         full[nyq] = Complex::new(full[nyq].re, 0.0);
     }

@@ -357,13 +357,14 @@ fn finish(mut anns: Vec<Annotation>) -> Annotations {
     let mut fs = None;
     anns.retain(|a| {
         let is_def = a.sample == 0 && a.code == NOTE && a.aux.starts_with(b"## ");
-        if is_def && fs.is_none() {
-            if let Some(rest) = a.aux.strip_prefix(b"## time resolution: ") {
-                fs = std::str::from_utf8(rest)
-                    .ok()
-                    .and_then(|t| t.trim().parse::<f64>().ok())
-                    .filter(|f| f.is_finite() && *f > 0.0);
-            }
+        if is_def
+            && fs.is_none()
+            && let Some(rest) = a.aux.strip_prefix(b"## time resolution: ")
+        {
+            fs = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .filter(|f| f.is_finite() && *f > 0.0);
         }
         !is_def
     });

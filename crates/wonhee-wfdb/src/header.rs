@@ -279,16 +279,16 @@ impl Header {
         }
         // Signals stored in one file must share its format and byte offset.
         for (i, s) in signals.iter().enumerate() {
-            if let Some(first) = signals[..i].iter().find(|o| o.file_name == s.file_name) {
-                if first.format != s.format || first.byte_offset != s.byte_offset {
-                    return Err(err(
-                        signal_lines[i],
-                        format!(
-                            "signals in file {} disagree on format or byte offset",
-                            s.file_name
-                        ),
-                    ));
-                }
+            if let Some(first) = signals[..i].iter().find(|o| o.file_name == s.file_name)
+                && (first.format != s.format || first.byte_offset != s.byte_offset)
+            {
+                return Err(err(
+                    signal_lines[i],
+                    format!(
+                        "signals in file {} disagree on format or byte offset",
+                        s.file_name
+                    ),
+                ));
             }
         }
         header.signals = signals;

@@ -3,6 +3,7 @@
 //! References: `tests/data/mitdb_wfdb_python.tsv` (sha256 of every signal and annotation list as
 //! wfdb-python reads them; made by `docs/reference-scripts/mitdb_wfdb_python.py`), the
 //! database's own `counts.tsv`, and the `wfdb` crate as an independent reader.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

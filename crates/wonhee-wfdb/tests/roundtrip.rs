@@ -1,5 +1,5 @@
 //! Write -> read round trips and the error paths of reading, on records written here.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::needless_range_loop)]
 
 use std::path::Path;
 

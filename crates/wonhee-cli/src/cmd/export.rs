@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use wonhee_signal::{PolyphaseResampler, fill_nan_linear};
 use polars::prelude::*;
+use wonhee_signal::{PolyphaseResampler, fill_nan_linear};
 use wonhee_wfdb::Record;
 
 use crate::output;
@@ -56,7 +56,10 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let mut cols: Vec<Column> = Vec::with_capacity(names.len() + 1);
-    cols.push(Column::new("sample".into(), (0..n as i64).collect::<Vec<i64>>()));
+    cols.push(Column::new(
+        "sample".into(),
+        (0..n as i64).collect::<Vec<i64>>(),
+    ));
     for (i, name) in names.iter().enumerate() {
         let col = if args.digital {
             Column::new(name.as_str().into(), sigs.digital(i))
@@ -66,7 +69,11 @@ pub fn run(args: Args) -> Result<()> {
                 // Invalid samples would smear NaN over the filter length: interpolate first.
                 let filled = fill_nan_linear(&mut x)?;
                 if filled > 0 {
-                    tracing::warn!(signal = i, filled, "invalid samples interpolated before resampling");
+                    tracing::warn!(
+                        signal = i,
+                        filled,
+                        "invalid samples interpolated before resampling"
+                    );
                 }
                 x = r.process(&x);
             }
