@@ -35,6 +35,17 @@ enum Command {
     Annotations(cmd::annotations::Args),
     /// Build the training dataset: beat windows, labels, splits (see `wonhee-dataset`).
     Prepare(cmd::prepare::Args),
+    /// Download MIT-BIH 1.0.0 from PhysioNet: resumable, every file checked against SHA256SUMS.
+    Download(cmd::download::Args),
+    /// Check every file of a folder against its SHA256SUMS.
+    Verify(cmd::download::VerifyArgs),
+    /// Train the multi-task model on a prepared dataset.
+    Train(cmd::train::Args),
+    /// Parameter count and FLOPs of a model configuration.
+    Model(cmd::model::Args),
+    /// Benchmarks (`wonhee bench train`).
+    #[command(subcommand)]
+    Bench(cmd::bench::Bench),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +62,11 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Annotations(a) => cmd::annotations::run(a),
         Command::Prepare(a) => cmd::prepare::run(a),
+        Command::Download(a) => cmd::download::run(a),
+        Command::Verify(a) => cmd::download::run_verify(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Model(a) => cmd::model::run(a),
+        Command::Bench(b) => cmd::bench::run(b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,13 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
 pub mod annotations;
+pub mod bench;
+pub mod download;
 pub mod export;
 pub mod info;
+pub mod model;
 pub mod prepare;
+pub mod train;
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 pub fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
