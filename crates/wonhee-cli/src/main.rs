@@ -41,8 +41,20 @@ enum Command {
     Verify(cmd::download::VerifyArgs),
     /// Train the multi-task model on a prepared dataset.
     Train(cmd::train::Args),
+    /// Evaluate a trained run on its held-out side -> RUN/metrics.json.
+    Eval(cmd::eval::Args),
+    /// Classify every annotated beat of a WFDB record with a trained run.
+    Predict(cmd::predict::Args),
+    /// Fill the missing points of a window (CSV column `value`, empty = missing).
+    Impute(cmd::impute::ImputeArgs),
+    /// Predict the next K points after a window's history.
+    Forecast(cmd::impute::ForecastArgs),
+    /// Figures and report (report.md, self-contained report.html) from run folders.
+    Report(cmd::report::Args),
     /// Parameter count and FLOPs of a model configuration.
     Model(cmd::model::Args),
+    /// 2-D Barnes-Hut t-SNE of a feature table or of a prepared dataset's windows (CSV/parquet).
+    Tsne(cmd::tsne::Args),
     /// Benchmarks (`wonhee bench train`).
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
@@ -65,8 +77,14 @@ fn main() -> ExitCode {
         Command::Download(a) => cmd::download::run(a),
         Command::Verify(a) => cmd::download::run_verify(a),
         Command::Train(a) => cmd::train::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Impute(a) => cmd::impute::run_impute(a),
+        Command::Forecast(a) => cmd::impute::run_forecast(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Model(a) => cmd::model::run(a),
         Command::Bench(b) => cmd::bench::run(b),
+        Command::Tsne(a) => cmd::tsne::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -108,16 +108,38 @@ pub struct Prepared {
     pub summary: Summary,
 }
 
-/// Output of one record's processing.
-struct RecordOut {
-    name: String,
-    signal: Vec<f32>,
-    summary: RecordSummary,
-    centre: Vec<i64>,
-    sample: Vec<i64>,
-    code: Vec<u8>,
-    label: Vec<u8>,
-    inputs: Vec<InputFile>,
+/// One record processed as in [`prepare`]: its standardized, resampled lead and the windows of
+/// its beats (see [`prepare_record`]).
+pub struct RecordWindows {
+    /// Record name.
+    pub name: String,
+    /// The lead, z-scored with the record's own statistics and resampled (no train scaler).
+    pub signal: Vec<f32>,
+    /// Lead used, rates, z-score, per-class counts.
+    pub summary: RecordSummary,
+    /// Window centre of each kept beat, in samples of `signal`.
+    pub centre: Vec<i64>,
+    /// Annotation sample of each kept beat, at the record's rate.
+    pub sample: Vec<i64>,
+    /// Annotation code of each kept beat (`wonhee_wfdb::code_symbol` gives the symbol).
+    pub code: Vec<u8>,
+    /// Class index of each kept beat.
+    pub label: Vec<u8>,
+    /// Checksums of the files read.
+    pub inputs: Vec<InputFile>,
+}
+
+/// Processes one record exactly as [`prepare`] does (lead choice, z-score, resampling, beat
+/// windows, labels), for applying a trained model to a new record. Beats whose window does
+/// not fit in the record are counted in `summary.dropped`; they are returned too when
+/// `keep_edge_beats` is set (their windows reach past the signal; the caller pads them).
+pub fn prepare_record(
+    dir: &Path,
+    name: &str,
+    cfg: &PrepareConfig,
+    keep_edge_beats: bool,
+) -> Result<RecordWindows> {
+    process_record(dir, name, cfg, keep_edge_beats)
 }
 
 /// Round `num / den` to the nearest integer, ties to even (numpy's rule).
@@ -197,7 +219,12 @@ fn digital_zscore(d: &[i32], invalid: i32) -> Option<(Vec<f64>, f64, f64)> {
     ))
 }
 
-fn process_record(dir: &Path, name: &str, cfg: &PrepareConfig) -> Result<RecordOut> {
+fn process_record(
+    dir: &Path,
+    name: &str,
+    cfg: &PrepareConfig,
+    keep_edge_beats: bool,
+) -> Result<RecordWindows> {
     let rec = Record::open(dir.join(name))?;
     let h = rec.header();
     let hea = rec.header_path().to_path_buf();
@@ -275,7 +302,7 @@ fn process_record(dir: &Path, name: &str, cfg: &PrepareConfig) -> Result<RecordO
     let ann = rec.annotations("atr")?;
     let half = (cfg.window / 2) as i64;
     let n_classes = cfg.classes.len();
-    let mut out = RecordOut {
+    let mut out = RecordWindows {
         name: name.to_owned(),
         signal,
         summary: RecordSummary {
@@ -307,9 +334,12 @@ fn process_record(dir: &Path, name: &str, cfg: &PrepareConfig) -> Result<RecordO
         let c = div_round_even(i128::from(a.sample) * fs_out as i128, fs_in as i128);
         if c - half < 0 || c + half > n_out as i64 {
             out.summary.dropped[usize::from(label)] += 1;
-            continue;
+            if !keep_edge_beats {
+                continue;
+            }
+        } else {
+            out.summary.windows[usize::from(label)] += 1;
         }
-        out.summary.windows[usize::from(label)] += 1;
         out.centre.push(c);
         out.sample.push(a.sample);
         out.code.push(a.code);
@@ -359,10 +389,10 @@ pub fn prepare(
         )));
     }
     let t0 = std::time::Instant::now();
-    let outs: Vec<RecordOut> = names
+    let outs: Vec<RecordWindows> = names
         .par_iter()
         .map(|n| {
-            let r = process_record(dir, n, cfg);
+            let r = process_record(dir, n, cfg, false);
             progress();
             r
         })
@@ -379,7 +409,7 @@ pub fn prepare(
     p
 }
 
-fn assemble(cfg: &PrepareConfig, outs: Vec<RecordOut>) -> Result<Prepared> {
+fn assemble(cfg: &PrepareConfig, outs: Vec<RecordWindows>) -> Result<Prepared> {
     let n_classes = cfg.classes.len();
     let names: Vec<String> = outs.iter().map(|o| o.name.clone()).collect();
     let rec_sides = record_sides(&cfg.split, &names, cfg.seed);

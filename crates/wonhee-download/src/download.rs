@@ -597,11 +597,9 @@ impl TrackState {
             .flatten()
             .fold((0u64, 0u64), |(s, n), &len| (s + len, n + 1));
         let n_unknown = self.size.len() as u64 - n_known;
-        let guess = if n_known > 0 {
-            n_unknown * (known / n_known)
-        } else {
-            0
-        };
+        let guess = known
+            .checked_div(n_known)
+            .map_or(0, |mean| n_unknown * mean);
         Progress {
             bytes_done,
             bytes_total: (known + guess).max(bytes_done),

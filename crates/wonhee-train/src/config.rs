@@ -175,10 +175,10 @@ impl RunConfig {
         if !(t.epochs.is_finite() && t.epochs > 0.0) && t.max_steps.is_none() {
             return bad(format!("train.epochs must be positive (got {})", t.epochs));
         }
-        if !(t.lr.is_finite() && t.lr > 0.0) || !(t.min_lr.is_finite() && t.min_lr >= 0.0) {
+        if !(t.lr.is_finite() && t.lr > 0.0 && t.min_lr.is_finite() && t.min_lr >= 0.0) {
             return bad("train.lr must be positive and train.min_lr non-negative".into());
         }
-        if t.betas.iter().any(|b| !(0.0..1.0).contains(b)) || !(t.eps > 0.0) {
+        if t.betas.iter().any(|b| !(0.0..1.0).contains(b)) || t.eps.is_nan() || t.eps <= 0.0 {
             return bad("train.betas must be in [0, 1) and train.eps positive".into());
         }
         if t.weight_decay < 0.0
@@ -190,7 +190,7 @@ impl RunConfig {
                     .into(),
             );
         }
-        if t.grad_clip.is_some_and(|c| !(c > 0.0)) {
+        if t.grad_clip.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return bad("train.grad_clip must be positive".into());
         }
         let l = self.model.seq_len;

@@ -48,6 +48,9 @@ pub enum TrainError {
     /// A tensor operation failed.
     #[error("tensor: {0}")]
     Candle(#[from] candle_core::Error),
+    /// An evaluation computation failed.
+    #[error(transparent)]
+    Eval(#[from] wonhee_eval::EvalError),
     /// Reading a WFDB record failed.
     #[error(transparent)]
     Wfdb(#[from] wonhee_wfdb::WfdbError),

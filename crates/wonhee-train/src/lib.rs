@@ -30,6 +30,7 @@
 
 mod config;
 mod error;
+mod evaluate;
 pub mod masks;
 pub mod optim;
 pub mod pcgrad;
@@ -38,6 +39,10 @@ mod train;
 
 pub use config::{Combine, RunConfig, SamplerKind, Schedule, TrainConfig};
 pub use error::{Result, TrainError};
+pub use evaluate::{
+    BeatPrediction, EvalOptions, Example, Examples, Units, check_dataset, eval_side, evaluate,
+    fill_window, forecast_batch, impute_batch, predict_record,
+};
 pub use run::{
     CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, INFO_FILE, METRICS_FILE, METRICS_LOG, MODEL_FILE,
     Run, RunInfo, read_info,

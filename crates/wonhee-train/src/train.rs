@@ -336,6 +336,7 @@ pub fn validate(
     let n = idx.len().max(1) as f64;
     let correct: u64 = (0..n_classes).map(|c| conf[c][c]).sum();
     let mut f1s = Vec::new();
+    #[allow(clippy::needless_range_loop)]
     for c in 0..n_classes {
         let tp = conf[c][c] as f64;
         let support: f64 = conf[c].iter().sum::<u64>() as f64;
@@ -695,7 +696,7 @@ pub fn train(
         let due = in_epoch == t.val_first_steps
             || in_epoch == steps_per_epoch
             || step == total
-            || t.val_every.is_some_and(|n| step % n == 0);
+            || t.val_every.is_some_and(|n| step.is_multiple_of(n));
         if due && !val_idx.is_empty() {
             let mut v = validate(&model, &ds, &val_idx, &scaler, t.seed, 256)?;
             v.step = step;
@@ -711,7 +712,7 @@ pub fn train(
         }
 
         let stop_here = opts.stop_after == Some(step);
-        if step % t.checkpoint_every == 0 || step == total || stop_here {
+        if step.is_multiple_of(t.checkpoint_every) || step == total || stop_here {
             let secs = train_seconds + session.elapsed().as_secs_f64();
             checkpoint(
                 step,

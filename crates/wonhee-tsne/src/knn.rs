@@ -138,9 +138,9 @@ mod tests {
                 })
                 .collect();
             all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            for t in 0..k {
-                assert_eq!(nb.idx[i * k + t], all[t].1, "row {i} rank {t}");
-                assert_eq!(nb.d2[i * k + t], all[t].0);
+            for (t, want) in all.iter().take(k).enumerate() {
+                assert_eq!(nb.idx[i * k + t], want.1, "row {i} rank {t}");
+                assert_eq!(nb.d2[i * k + t], want.0);
             }
         }
     }

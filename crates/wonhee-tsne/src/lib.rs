@@ -43,12 +43,11 @@
 //! in a fixed order, so the same data, parameters and seed give bit-identical coordinates on
 //! any number of threads (on the same CPU and build).
 //!
-//! **Why not the `bhtsne` crate** (0.7.13, measured on 8,801 MIT-BIH windows, 2 threads; see
-//! `docs/bench/tsne.md`): it draws its random initialization from the thread-local RNG
-//! (no seed), sums its forces in parallel reductions whose order depends on scheduling, panics
-//! on bad input (perplexity too large, bad theta), and has no PCA initialization or
-//! phase-dependent learning rate; on the benchmark it was slower than this crate and its
-//! embedding scored lower (figures in the bench file).
+//! **Why our own and not the `bhtsne` crate** (0.7.13; read, not benchmarked): it reports bad
+//! input (e.g. ragged neighbour lists) by panicking, and its parallel sums (rayon `sum`) are
+//! split by the thread pool, so results can change with the number of threads. This crate
+//! returns errors and is bit-identical across thread counts. Speed and quality against
+//! openTSNE: `docs/bench/tsne.md`.
 
 mod affinity;
 mod error;
@@ -224,7 +223,7 @@ impl Tsne {
 
         let t0 = Instant::now();
         let nb = knn::exact_knn(data, n, dim, k);
-        tracing::debug!(
+        tracing::info!(
             n,
             dim,
             k,
@@ -235,7 +234,7 @@ impl Tsne {
         let cond = affinity::conditional(&nb, self.perplexity);
         let p = affinity::symmetrize(&nb, &cond, n);
         drop((nb, cond));
-        tracing::debug!(
+        tracing::info!(
             nnz = p.val.len(),
             seconds = t1.elapsed().as_secs_f64(),
             "t-SNE: affinities"
@@ -250,7 +249,7 @@ impl Tsne {
         };
         let t2 = Instant::now();
         self.optimise(&p, &mut y, &mut progress);
-        tracing::debug!(
+        tracing::info!(
             iterations = self.iterations,
             seconds = t2.elapsed().as_secs_f64(),
             "t-SNE: optimisation"

@@ -3,11 +3,16 @@
 pub mod annotations;
 pub mod bench;
 pub mod download;
+pub mod eval;
 pub mod export;
+pub mod impute;
 pub mod info;
 pub mod model;
+pub mod predict;
 pub mod prepare;
+pub mod report;
 pub mod train;
+pub mod tsne;
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
 pub fn progress(len: u64, message: &'static str) -> indicatif::ProgressBar {
