@@ -14,10 +14,8 @@ use wonhee_train::{RunConfig, RunInfo};
 
 use crate::error::{ReportError, Result};
 
-/// File written by `wonhee eval` next to `metrics.json`: a few example windows per task.
-pub const EXAMPLES_FILE: &str = "examples.json";
-/// The prepared dataset's description, inside the dataset folder.
-pub const SUMMARY_FILE: &str = "summary.json";
+pub use wonhee_dataset::SUMMARY_FILE;
+pub use wonhee_train::EXAMPLES_FILE;
 
 /// One training step of `metrics.jsonl` (`"kind":"train"`). Losses are `None` where the file
 /// holds `null` (a non-finite value).
@@ -85,43 +83,8 @@ pub struct TrainingLog {
     pub val: Vec<ValPoint>,
 }
 
-/// One example window of `examples.json` (standardized units).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    /// Hidden points.
-    pub k: usize,
-    /// Record name.
-    pub record: String,
-    /// Beat sample at the record's rate.
-    pub sample: i64,
-    /// True class name.
-    pub class: String,
-    /// The true window.
-    pub truth: Vec<f32>,
-    /// `hidden[i]`: point `i` was hidden from the model.
-    pub hidden: Vec<bool>,
-    /// The model's output.
-    pub pred: Vec<f32>,
-    /// Name of the baseline.
-    pub baseline_name: String,
-    /// The baseline's output.
-    pub baseline: Vec<f32>,
-}
-
-/// `examples.json`, written by `wonhee eval`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Examples {
-    /// Points per window.
-    pub window_len: usize,
-    /// Sampling rate (Hz).
-    pub rate_hz: f64,
-    /// Imputation examples.
-    #[serde(default)]
-    pub imputation: Vec<Example>,
-    /// Forecasting examples.
-    #[serde(default)]
-    pub forecasting: Vec<Example>,
-}
+/// `examples.json`, written by `wonhee eval`: the trainer's own types.
+pub use wonhee_train::{Example, Examples};
 
 /// A prepared dataset's `summary.json`, as found from a run.
 #[derive(Clone, Debug, PartialEq)]

@@ -80,8 +80,10 @@ pub struct Examples {
     /// Sampling rate of the windows (Hz).
     pub rate_hz: f64,
     /// Imputation examples.
+    #[serde(default)]
     pub imputation: Vec<Example>,
     /// Forecasting examples.
+    #[serde(default)]
     pub forecasting: Vec<Example>,
 }
 
@@ -237,6 +239,7 @@ pub fn evaluate(run: &Run, ds: &Dataset, opts: &EvalOptions) -> Result<(Metrics,
             baseline_name: bn.to_string(),
             baseline: bl,
         };
+    let example_k = opts.protocol.ks.get(opts.protocol.ks.len() / 2).copied();
     for &k in &opts.protocol.ks {
         let mut imp = ImputationEval::new(k);
         let mut fc = ForecastEval::new(k);
@@ -259,10 +262,8 @@ pub fn evaluate(run: &Run, ds: &Dataset, opts: &EvalOptions) -> Result<(Metrics,
                 imp.push(w, &imasks[j], &pi[j * l..(j + 1) * l], Some(s), g)?;
                 fc.push(w, &fmask, &pf[j * l..(j + 1) * l], rr[i], Some(s), g)?;
             }
-            if examples.imputation.len() < opts.examples * opts.protocol.ks.len()
-                && done == 0
-                && k == 370
-            {
+            // Examples from the first batch at the middle K (370 in the default protocol).
+            if done == 0 && example_k == Some(k) {
                 for j in 0..opts.examples.min(b) {
                     let w = &truth[j * l..(j + 1) * l];
                     let i = chunk[j];

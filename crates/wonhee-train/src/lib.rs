@@ -44,8 +44,8 @@ pub use evaluate::{
     fill_window, forecast_batch, impute_batch, predict_record,
 };
 pub use run::{
-    CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, INFO_FILE, METRICS_FILE, METRICS_LOG, MODEL_FILE,
-    Run, RunInfo, read_info,
+    CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, EXAMPLES_FILE, INFO_FILE, METRICS_FILE, METRICS_LOG,
+    MODEL_FILE, Run, RunInfo, read_info,
 };
 pub use train::{
     StepReport, TASKS, TrainOptions, TrainSummary, ValReport, checkpoint_dir, device_name,

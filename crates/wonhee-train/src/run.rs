@@ -8,6 +8,7 @@
 //!   metrics.jsonl        one JSON object per training step and per validation
 //!   checkpoint/          model.safetensors, optimizer.safetensors, state.json (for --resume)
 //!   metrics.json         written by `wonhee eval`
+//!   examples.json        a few test windows with predictions, written by `wonhee eval`
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ pub const METRICS_LOG: &str = "metrics.jsonl";
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// Evaluation output.
 pub const METRICS_FILE: &str = "metrics.json";
+/// Example windows written by `wonhee eval` for the report's figures ([`crate::Examples`]).
+pub const EXAMPLES_FILE: &str = "examples.json";
 
 /// Where the training data came from and how to process new records the same way.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -4,10 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use wonhee_eval::{Bootstrap, EvalProtocol};
-use wonhee_train::{EvalOptions, METRICS_FILE, Run, evaluate};
+use wonhee_train::{EXAMPLES_FILE, EvalOptions, METRICS_FILE, Run, evaluate};
 
-/// File next to `metrics.json` with example windows for the report's figures.
-pub const EXAMPLES_FILE: &str = "examples.json";
 /// Markdown rendering of `metrics.json`.
 pub const METRICS_MD: &str = "metrics.md";
 

@@ -71,6 +71,9 @@ pub struct ForecastArgs {
 }
 
 /// Reads the `value` column of a CSV; empty cells are `None`. Errors name the file and line.
+///
+/// Parsed by hand rather than with the `csv` crate: in a one-column file a missing value is an
+/// empty line, and the `csv` crate skips empty lines.
 pub fn read_values(path: &Path) -> Result<Vec<Option<f32>>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
     let mut lines = text.lines().enumerate();
@@ -138,11 +141,35 @@ fn write_csv(path: &Path, header: &str, rows: impl Iterator<Item = String>) -> R
     })
 }
 
+/// Opens the run on `device` and reads the window of `input`.
+fn load(run: &Path, device: &str, input: &Path) -> Result<(Run, Vec<Option<f32>>)> {
+    let device = wonhee_model::device::parse_device(device)?;
+    Ok((Run::open(run, &device)?, read_values(input)?))
+}
+
+/// [`fill_window`] with the run's window length and scaler; errors name `input`.
+fn fill(
+    run: &Run,
+    window: &[Option<f32>],
+    units: UnitsArg,
+    forecast: bool,
+    input: &Path,
+) -> Result<Vec<f32>> {
+    let l = run.config.model.seq_len;
+    fill_window(
+        &run.model,
+        window,
+        l,
+        &run.info.dataset.scaler,
+        units.into(),
+        forecast,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))
+}
+
 /// Runs `wonhee impute`.
 pub fn run_impute(args: ImputeArgs) -> Result<()> {
-    let device = wonhee_model::device::parse_device(&args.device)?;
-    let run = Run::open(&args.run, &device)?;
-    let values = read_values(&args.input)?;
+    let (run, values) = load(&args.run, &args.device, &args.input)?;
     let l = run.config.model.seq_len;
     let missing = values.iter().filter(|v| v.is_none()).count();
     if missing == 0 {
@@ -151,15 +178,7 @@ pub fn run_impute(args: ImputeArgs) -> Result<()> {
             args.input.display()
         );
     }
-    let filled = fill_window(
-        &run.model,
-        &values,
-        l,
-        &run.info.dataset.scaler,
-        args.units.into(),
-        false,
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    let filled = fill(&run, &values, args.units, false, &args.input)?;
     write_csv(
         &args.out,
         "value,imputed",
@@ -174,9 +193,7 @@ pub fn run_impute(args: ImputeArgs) -> Result<()> {
 
 /// Runs `wonhee forecast`.
 pub fn run_forecast(args: ForecastArgs) -> Result<()> {
-    let device = wonhee_model::device::parse_device(&args.device)?;
-    let run = Run::open(&args.run, &device)?;
-    let values = read_values(&args.input)?;
+    let (run, values) = load(&args.run, &args.device, &args.input)?;
     let l = run.config.model.seq_len;
     let k = args.horizon;
     if k == 0 || k >= l {
@@ -202,15 +219,7 @@ pub fn run_forecast(args: ForecastArgs) -> Result<()> {
     }
     let mut window: Vec<Option<f32>> = values[values.len() - (l - k)..].to_vec();
     window.resize(l, None);
-    let out = fill_window(
-        &run.model,
-        &window,
-        l,
-        &run.info.dataset.scaler,
-        args.units.into(),
-        true,
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    let out = fill(&run, &window, args.units, true, &args.input)?;
     write_csv(
         &args.out,
         "step,value",
