@@ -1,14 +1,20 @@
 //! Project automation, reached as `cargo xtask <command>`.
 //!
-//! - `cargo xtask pipeline`: the whole study, end to end (data -> report);
+//! - `cargo xtask pipeline [--profile quick|paper|paper-moe|ci] [--data DIR] [--out DIR]
+//!   [--device cpu|cuda] [--split paper|inter-patient|both]`: the whole study, end to end
+//!   (data -> report), cached and resumable;
 //! - `cargo xtask fixtures [--check]`: rebuild (or verify) the synthetic records in `fixtures/`;
-//! - `cargo xtask bench <wfdb|...> [--python PATH]`: benchmarks, side by side with Python peers.
+//! - `cargo xtask bench [wfdb|prepare|model|all] [--python PATH]`: benchmarks, side by side
+//!   with their Python peers, written into `docs/benchmarks.md`.
 
+mod bench;
+mod cargo;
 mod fixtures;
 mod pipeline;
 mod synth;
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -30,9 +36,43 @@ enum Cmd {
     },
     /// Run the whole study: data -> verify -> prepare -> train -> eval -> t-SNE -> report.
     Pipeline {
-        /// MIT-BIH folder (default: $WONHEE_MITDB, data/mitdb, ../shared/data/mitdb).
+        /// Profile: `configs/NAME.toml` plus its evaluation and t-SNE sizes. `quick` runs on a
+        /// CPU in under 20 minutes; `paper` and `paper-moe` are the paper's configuration (GPU);
+        /// `ci` is a few records and a tiny model.
+        #[arg(long, default_value = "quick")]
+        profile: String,
+        /// MIT-BIH folder (default: $WONHEE_MITDB, data/mitdb, ../shared/data/mitdb; else it is
+        /// downloaded from PhysioNet into data/mitdb).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Output folder (stages, runs, t-SNE, figures, report.md, report.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Device for training and inference: cpu, cuda, cuda:N.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Splits to train and evaluate (default: paper for quick, both otherwise).
+        #[arg(long, value_enum)]
+        split: Option<pipeline::SplitSel>,
+        /// Use this `wonhee` binary instead of building the release one.
+        #[arg(long, hide = true)]
+        wonhee: Option<PathBuf>,
+    },
+    /// Benchmarks side by side with their Python peers; rewrites docs/benchmarks.md sections.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum, default_value = "all")]
+        which: bench::Which,
+        /// Python of a venv with wfdb, scipy, numpy and torch (default: $WONHEE_PYTHON); without
+        /// it the Python peers are not run, and the tables say so.
+        #[arg(long, env = "WONHEE_PYTHON")]
+        python: Option<PathBuf>,
+        /// MIT-BIH folder (as for `pipeline`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print the tables only; leave docs/benchmarks.md as it is.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -57,15 +97,59 @@ fn main() -> Result<()> {
                 println!("fixtures written to {}", dir.display());
             }
         }
-        Cmd::Pipeline { data } => {
-            let dir = pipeline::locate_data(&root, data)?;
-            println!("[1/8] data: {}", dir.display());
-            let n = pipeline::verify(&dir)?;
-            println!("[2/8] verify: {n} files match SHA256SUMS");
-            println!(
-                "not yet: the prepare, train, eval, t-SNE, figures and report stages are not implemented yet"
-            );
+        Cmd::Pipeline {
+            profile,
+            data,
+            out,
+            device,
+            split,
+            wonhee,
+        } => {
+            let profile = pipeline::Profile::named(&profile)?;
+            let out = out.unwrap_or_else(|| root.join("out").join(&profile.name));
+            pipeline::run(&pipeline::Options {
+                root,
+                profile,
+                data,
+                out,
+                device,
+                split,
+                wonhee,
+            })?;
+        }
+        Cmd::Bench {
+            which,
+            python,
+            data,
+            dry_run,
+        } => {
+            let data = pipeline::locate_data(&root, data)?;
+            bench::run(
+                which,
+                &bench::Options {
+                    root,
+                    data,
+                    python,
+                    dry_run,
+                },
+            )?;
         }
     }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// reader never sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create a temporary file: {e}", dir.display()))?;
+    tmp.write_all(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(())
 }

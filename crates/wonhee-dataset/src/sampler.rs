@@ -65,13 +65,25 @@ impl WeightedSampler {
         n_classes: usize,
         seed: u64,
     ) -> Option<Self> {
+        Self::class_tempered(items, labels, n_classes, 1.0, seed)
+    }
+
+    /// Each item weighted by `count^-power` of its class: `power` 1 is [`Self::class_balanced`],
+    /// 0 is uniform over items, 0.5 draws each class in proportion to the square root of its size.
+    pub fn class_tempered(
+        items: Vec<usize>,
+        labels: &[u8],
+        n_classes: usize,
+        power: f64,
+        seed: u64,
+    ) -> Option<Self> {
         let mut counts = vec![0usize; n_classes];
         for &i in &items {
             *counts.get_mut(usize::from(*labels.get(i)?))? += 1;
         }
         let weights: Vec<f64> = items
             .iter()
-            .map(|&i| 1.0 / counts[usize::from(labels[i])] as f64)
+            .map(|&i| (counts[usize::from(labels[i])] as f64).powf(-power))
             .collect();
         Self::new(items, &weights, seed)
     }
@@ -173,6 +185,16 @@ mod tests {
         for c in counts {
             assert!((c as f64 / 10_000.0 - 1.0).abs() < 0.05, "{counts:?}");
         }
+    }
+
+    #[test]
+    fn sqrt_tempering_draws_classes_by_the_root_of_their_size() {
+        // 900 of class 0, 100 of class 1: shares sqrt(900) : sqrt(100) = 30 : 10.
+        let labels: Vec<u8> = (0..1000).map(|i| u8::from(i >= 900)).collect();
+        let mut s =
+            WeightedSampler::class_tempered((0..1000).collect(), &labels, 2, 0.5, 5).unwrap();
+        let ones = s.sample(40_000).iter().filter(|&&d| labels[d] == 1).count();
+        assert!((ones as f64 / 10_000.0 - 1.0).abs() < 0.05, "{ones}");
     }
 
     #[test]

@@ -18,6 +18,33 @@ pub enum FfnKind {
     SoftMoe,
 }
 
+/// How tokens with missing points enter the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingInput {
+    /// The paper: a token holding any missing point is replaced whole by the learnable
+    /// missing-value embedding (its observed points are dropped too).
+    #[default]
+    Replace,
+    /// The token embedding reads the P values (missing ones zeroed) and a P-point 0/1 mask,
+    /// `Linear(2P, d)`; only tokens with every point missing take the missing-value embedding.
+    /// Keeps the observed points of partly masked tokens, which random-point imputation with
+    /// P > 1 needs (with `Replace` nearly every token is dropped).
+    MaskChannel,
+}
+
+/// What the imputation head's output is added to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImputeBase {
+    /// Nothing: the head predicts the values (the paper).
+    #[default]
+    None,
+    /// Linear interpolation between the observed points (held flat beyond the first and the
+    /// last); the head predicts the residual. Computed from observed points only.
+    Linear,
+}
+
 /// Hyper-parameters of the WonHEE model. `Default` is the paper's configuration.
 ///
 /// In TOML, every field is optional (missing ones take the default) and unknown fields are
@@ -59,6 +86,10 @@ pub struct ModelConfig {
     pub attn_dropout: f32,
     /// Epsilon of every RMSNorm.
     pub norm_eps: f32,
+    /// How tokens with missing points are embedded (`replace`, the paper, or `mask_channel`).
+    pub missing_input: MissingInput,
+    /// Base the imputation head's output is added to (`none`, the paper, or `linear`).
+    pub impute_base: ImputeBase,
 }
 
 impl Default for ModelConfig {
@@ -78,6 +109,8 @@ impl Default for ModelConfig {
             dropout: 0.1,
             attn_dropout: 0.1,
             norm_eps: 1e-5,
+            missing_input: MissingInput::Replace,
+            impute_base: ImputeBase::None,
         }
     }
 }
@@ -205,6 +238,14 @@ impl ModelConfig {
         self.n_experts * self.slots_per_expert
     }
 
+    /// Inputs of the token embedding: P, or 2P with a mask channel.
+    pub fn embed_inputs(&self) -> usize {
+        match self.missing_input {
+            MissingInput::Replace => self.patch,
+            MissingInput::MaskChannel => 2 * self.patch,
+        }
+    }
+
     /// Number of trainable parameters, from the formula (tested against the built VarMap).
     pub fn param_count(&self) -> usize {
         let d = self.d_model;
@@ -217,7 +258,7 @@ impl ModelConfig {
             FfnKind::SoftMoe => d * self.n_slots() + self.n_experts * swiglu,
         };
         let head = |out: usize| self.head_layers * block(swiglu) + d + d * out + out;
-        let embed = self.patch * d + d;
+        let embed = self.embed_inputs() * d + d;
         embed
             + 2 * d // missing-value and [CLS] embeddings
             + self.n_layers * block(enc_ffn)
@@ -245,7 +286,7 @@ impl ModelConfig {
             self.n_layers as f64 * (attn(t) + enc_ffn(t))
                 + self.head_layers as f64 * (attn(t) + swiglu(t))
         };
-        let embed = 2.0 * n * p * d;
+        let embed = 2.0 * n * self.embed_inputs() as f64 * d;
         let classify = embed + trunk(n + 1.0) + 2.0 * d * self.n_classes as f64;
         let per_token = embed + trunk(n) + 2.0 * n * d * p;
         Flops {

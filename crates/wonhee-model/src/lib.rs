@@ -78,7 +78,7 @@ mod model;
 pub mod ops;
 mod weights;
 
-pub use config::{FfnKind, Flops, ModelConfig};
+pub use config::{FfnKind, Flops, ImputeBase, MissingInput, ModelConfig};
 pub use error::{ModelError, Result};
 pub use model::{Block, DropoutState, Ffn, Linear, SoftMoe, SwiGlu, WonHee, sinusoidal_positions};
 pub use weights::{TensorSpec, init_varmap, load_weights, save_weights, tensor_specs};

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockLayout, BlockOp};
-use crate::config::{FfnKind, ModelConfig};
+use crate::config::{FfnKind, ImputeBase, MissingInput, ModelConfig};
 use crate::ops::{self, DropSpec, Kernels};
 use crate::{ModelError, Result};
 
@@ -405,7 +405,7 @@ impl WonHee {
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             cfg: cfg.clone(),
-            embed: Linear::new(cfg.patch, d, true, vb.pp("embed"))?,
+            embed: Linear::new(cfg.embed_inputs(), d, true, vb.pp("embed"))?,
             missing: vb.get_with_hints(d, "missing", EMBED_INIT)?,
             cls: vb.get_with_hints(d, "cls", EMBED_INIT)?,
             pos: sinusoidal_positions(cfg.n_tokens(), d, &device)?,
@@ -492,8 +492,9 @@ impl WonHee {
     }
 
     /// Zeroes missing points, checks that the observed ones are finite, and returns the
-    /// cleaned input with the per-token missing flags `[b, n, 1]` (u8).
-    fn clean(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)> {
+    /// cleaned input, the per-token flags `[b, n, 1]` (u8) of the tokens to replace by the
+    /// missing-value embedding and the point mask `[b, seq_len]` (u8).
+    fn clean(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<Cleaned> {
         let b = self.check_x(x)?;
         let (n, p) = (self.cfg.n_tokens(), self.cfg.patch);
         let (x0, tok) = match missing {
@@ -508,8 +509,12 @@ impl WonHee {
                 }
                 let m = m.to_device(&self.device)?.ne(0f64)?;
                 let x0 = m.where_cond(&x.zeros_like()?, x)?;
-                let tok = m.reshape((b, n, p))?.max_keepdim(D::Minus1)?;
-                (x0, Some(tok))
+                let per_token = m.reshape((b, n, p))?;
+                let tok = match self.cfg.missing_input {
+                    MissingInput::Replace => per_token.max_keepdim(D::Minus1)?,
+                    MissingInput::MaskChannel => per_token.min_keepdim(D::Minus1)?,
+                };
+                (x0, Some((tok, m)))
             }
         };
         let v = x0.flatten_all()?.to_vec1::<f32>()?;
@@ -524,17 +529,29 @@ impl WonHee {
         Ok((x0, tok))
     }
 
-    /// Token embeddings `[b, n, d]` with missing tokens replaced and positions added.
-    fn tokens(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<Tensor> {
-        let (x0, tok) = self.clean(x, missing)?;
+    /// Token embeddings `[b, n, d]` with missing tokens replaced and positions added; also
+    /// the cleaned input and point mask (for the imputation base).
+    fn tokens(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<(Tensor, Cleaned)> {
+        let cleaned = self.clean(x, missing)?;
+        let (x0, masks) = &cleaned;
         let b = x0.dim(0)?;
         let (n, p, d) = (self.cfg.n_tokens(), self.cfg.patch, self.cfg.d_model);
-        let mut e = self.embed.forward(&x0.reshape((b, n, p))?)?;
-        if let Some(tok) = tok {
+        let input = match self.cfg.missing_input {
+            MissingInput::Replace => x0.reshape((b, n, p))?,
+            MissingInput::MaskChannel => {
+                let m = match masks {
+                    Some((_, m)) => m.to_dtype(DType::F32)?,
+                    None => x0.zeros_like()?,
+                };
+                Tensor::cat(&[x0.reshape((b, n, p))?, m.reshape((b, n, p))?], 2)?
+            }
+        };
+        let mut e = self.embed.forward(&input)?;
+        if let Some((tok, _)) = masks {
             let mask = tok.broadcast_as((b, n, d))?;
             e = mask.where_cond(&self.missing.broadcast_as((b, n, d))?, &e)?;
         }
-        Ok(e.broadcast_add(&self.pos)?)
+        Ok((e.broadcast_add(&self.pos)?, cleaned))
     }
 
     fn pass(
@@ -572,7 +589,7 @@ impl WonHee {
     }
 
     fn cls_features(&self, x: &Tensor, pass: &mut Pass<'_>) -> Result<Tensor> {
-        let e = self.tokens(x, None)?;
+        let (e, _) = self.tokens(x, None)?;
         let b = e.dim(0)?;
         let cls =
             self.cls
@@ -603,24 +620,89 @@ impl WonHee {
         missing: &Tensor,
         causal: bool,
         head: &Head,
+        base: ImputeBase,
         train: bool,
     ) -> Result<Tensor> {
         self.pass(causal, train, |pass| {
-            let e = self.tokens(x, Some(missing))?;
+            let (e, (x0, masks)) = self.tokens(x, Some(missing))?;
             let b = e.dim(0)?;
             let h = self.trunk(e, head, pass)?;
-            Ok(head.out.forward(&h)?.reshape((b, self.cfg.seq_len))?)
+            let y = head.out.forward(&h)?.reshape((b, self.cfg.seq_len))?;
+            match (base, masks) {
+                (ImputeBase::Linear, Some((_, m))) => Ok((y + linear_fill(&x0, &m)?)?),
+                _ => Ok(y),
+            }
         })
     }
 
     /// Reconstruction `[b, seq_len]` of the window (the loss is taken at missing points).
     pub fn forward_impute(&self, x: &Tensor, missing: &Tensor, train: bool) -> Result<Tensor> {
-        self.per_point(x, missing, false, &self.impute, train)
+        self.per_point(x, missing, false, &self.impute, self.cfg.impute_base, train)
     }
 
     /// Causal prediction `[b, seq_len]`: the output for token t depends only on tokens <= t
     /// (with the SwiGLU encoder; see [`SoftMoe`] for the MoE variant).
     pub fn forward_forecast(&self, x: &Tensor, missing: &Tensor, train: bool) -> Result<Tensor> {
-        self.per_point(x, missing, true, &self.forecast, train)
+        self.per_point(x, missing, true, &self.forecast, ImputeBase::None, train)
+    }
+}
+
+/// Cleaned input `[b, seq_len]` and, with a mask, the per-token replace flags and point mask.
+type Cleaned = (Tensor, Option<(Tensor, Tensor)>);
+
+/// Linear interpolation of each row of `x0` `[b, L]` between its observed points (`m == 0`),
+/// held flat before the first and after the last; all zero where a row has none. Reads only
+/// observed values. Computed on the host: it is O(b L) and carries no gradient.
+fn linear_fill(x0: &Tensor, m: &Tensor) -> Result<Tensor> {
+    let (b, l) = x0.dims2()?;
+    let xs = x0.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let ms = m.to_dtype(DType::U8)?.flatten_all()?.to_vec1::<u8>()?;
+    let mut out = vec![0f32; b * l];
+    for r in 0..b {
+        let (x, mk, o) = (&xs[r * l..][..l], &ms[r * l..][..l], &mut out[r * l..][..l]);
+        interpolate_row(x, mk, o);
+    }
+    Ok(Tensor::from_vec(out, (b, l), x0.device())?)
+}
+
+fn interpolate_row(x: &[f32], missing: &[u8], out: &mut [f32]) {
+    out.fill(0.0);
+    let mut prev: Option<usize> = None;
+    for i in 0..x.len() {
+        if missing[i] != 0 {
+            continue;
+        }
+        out[i] = x[i];
+        match prev {
+            None => out[..i].fill(x[i]),
+            Some(j) if i > j + 1 => {
+                let step = (x[i] - x[j]) / (i - j) as f32;
+                for (k, o) in out[j + 1..i].iter_mut().enumerate() {
+                    *o = x[j] + step * (k + 1) as f32;
+                }
+            }
+            _ => {}
+        }
+        prev = Some(i);
+    }
+    if let Some(j) = prev {
+        out[j + 1..].fill(x[j]);
+    }
+}
+
+#[cfg(test)]
+mod linear_fill_tests {
+    use super::interpolate_row;
+
+    #[test]
+    fn interpolates_between_and_holds_beyond_observed_points() {
+        let x = [9.0, 1.0, 9.0, 9.0, 4.0, 9.0, 9.0];
+        let m = [1, 0, 1, 1, 0, 1, 1];
+        let mut out = [f32::NAN; 7];
+        interpolate_row(&x, &m, &mut out);
+        assert_eq!(out, [1.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0]);
+        let mut none = [f32::NAN; 3];
+        interpolate_row(&[5.0; 3], &[1; 3], &mut none);
+        assert_eq!(none, [f32::NAN; 3].map(|_| 0.0));
     }
 }

@@ -67,7 +67,7 @@ fn block_specs(cfg: &ModelConfig, prefix: &str, ffn: FfnKind, out: &mut Vec<Tens
 ///
 /// | name | shape |
 /// |---|---|
-/// | `embed.weight`, `embed.bias` | `[d, patch]`, `[d]` |
+/// | `embed.weight`, `embed.bias` | `[d, patch]` (`[d, 2 * patch]` with `missing_input = "mask_channel"`), `[d]` |
 /// | `missing`, `cls` | `[d]` (missing-value and [CLS] embeddings) |
 /// | `encoder.{i}.norm1.weight`, `encoder.{i}.norm2.weight` | `[d]` |
 /// | `encoder.{i}.attn.qkv.weight` | `[3d, d]`, rows `q | k | v`, head h at rows `h*d/heads..` of each |
@@ -85,13 +85,13 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
     let mut v = vec![
         TensorSpec {
             name: "embed.weight".into(),
-            shape: vec![d, cfg.patch],
-            init: linear_init(cfg.patch),
+            shape: vec![d, cfg.embed_inputs()],
+            init: linear_init(cfg.embed_inputs()),
         },
         TensorSpec {
             name: "embed.bias".into(),
             shape: vec![d],
-            init: linear_init(cfg.patch),
+            init: linear_init(cfg.embed_inputs()),
         },
         TensorSpec {
             name: "missing".into(),

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder};
-use common::{build, mask, max_abs_diff, rand, rand_vec, task_losses, tiny};
+use common::{build, mask, max_abs_diff, rand, rand_vec, task_losses, tiny, with_mask_channel};
 use wonhee_model::ops::Kernels;
 use wonhee_model::{
     FfnKind, ModelConfig, SoftMoe, WonHee, init_varmap, load_weights, save_weights, tensor_specs,
@@ -26,6 +26,7 @@ fn param_count_matches_the_varmap_and_names_are_stable() {
         tiny(1, FfnKind::Swiglu),
         tiny(4, FfnKind::Swiglu),
         tiny(2, FfnKind::SoftMoe),
+        with_mask_channel(tiny(4, FfnKind::Swiglu)),
         ModelConfig::default(),
         ModelConfig {
             patch: 8,
@@ -87,14 +88,19 @@ fn expected_vars(task: usize, name: &str) -> bool {
 
 #[test]
 fn every_variable_gets_a_finite_nonzero_gradient() {
-    for (ffn, patch, kernels) in [
-        (FfnKind::Swiglu, 1, Kernels::Fused),
-        (FfnKind::Swiglu, 4, Kernels::Fused),
-        (FfnKind::SoftMoe, 2, Kernels::Fused),
-        (FfnKind::Swiglu, 2, Kernels::Composed),
-        (FfnKind::SoftMoe, 1, Kernels::Composed),
+    for (ffn, patch, kernels, mc) in [
+        (FfnKind::Swiglu, 1, Kernels::Fused, false),
+        (FfnKind::Swiglu, 4, Kernels::Fused, false),
+        (FfnKind::SoftMoe, 2, Kernels::Fused, false),
+        (FfnKind::Swiglu, 2, Kernels::Composed, false),
+        (FfnKind::SoftMoe, 1, Kernels::Composed, false),
+        (FfnKind::Swiglu, 4, Kernels::Fused, true),
     ] {
-        let cfg = tiny(patch, ffn);
+        let cfg = if mc {
+            with_mask_channel(tiny(patch, ffn))
+        } else {
+            tiny(patch, ffn)
+        };
         let (model, vm) = build(&cfg, 1);
         let model = model.with_kernels(kernels);
         let x = rand((B, cfg.seq_len), 2, 1.0);
@@ -105,7 +111,8 @@ fn every_variable_gets_a_finite_nonzero_gradient() {
             let grads = loss.backward().unwrap();
             for (name, var) in vm.data().lock().unwrap().iter() {
                 let g = grads.get(var.as_tensor());
-                let what = format!("{ffn:?} P={patch} {kernels:?} task {task}: {name}");
+                let what =
+                    format!("{ffn:?} P={patch} {kernels:?} mask-channel={mc} task {task}: {name}");
                 if expected_vars(task, name) {
                     let g = g.unwrap_or_else(|| panic!("{what}: no gradient"));
                     let v: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
@@ -144,13 +151,19 @@ fn poison(x: &Tensor, m: &Tensor, seed: u64) -> Tensor {
 
 #[test]
 fn values_at_missing_points_change_no_output_bit() {
-    for (ffn, patch, kernels) in [
-        (FfnKind::Swiglu, 1, Kernels::Fused),
-        (FfnKind::Swiglu, 4, Kernels::Fused),
-        (FfnKind::SoftMoe, 2, Kernels::Fused),
-        (FfnKind::Swiglu, 3, Kernels::Composed),
+    for (ffn, patch, kernels, mc) in [
+        (FfnKind::Swiglu, 1, Kernels::Fused, false),
+        (FfnKind::Swiglu, 4, Kernels::Fused, false),
+        (FfnKind::SoftMoe, 2, Kernels::Fused, false),
+        (FfnKind::Swiglu, 3, Kernels::Composed, false),
+        (FfnKind::Swiglu, 4, Kernels::Fused, true),
+        (FfnKind::SoftMoe, 2, Kernels::Composed, true),
     ] {
-        let cfg = tiny(patch, ffn);
+        let cfg = if mc {
+            with_mask_channel(tiny(patch, ffn))
+        } else {
+            tiny(patch, ffn)
+        };
         let (model, _) = build(&cfg, 4);
         let model = model.with_kernels(kernels);
         let x = rand((B, cfg.seq_len), 5, 1.0);
@@ -168,7 +181,7 @@ fn values_at_missing_points_change_no_output_bit() {
             let (i0, f0) = run(&x);
             let (i1, f1) = run(&poisoned);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            let what = format!("{ffn:?} P={patch} {kernels:?} train={train}");
+            let what = format!("{ffn:?} P={patch} {kernels:?} mask-channel={mc} train={train}");
             assert_eq!(bits(&i0), bits(&i1), "{what}: imputation saw masked values");
             assert_eq!(bits(&f0), bits(&f1), "{what}: forecast saw masked values");
         }

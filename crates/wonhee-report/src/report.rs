@@ -108,18 +108,44 @@ pub fn train_counts(d: &DatasetSummary, fold: Option<u8>) -> Vec<usize> {
 /// Expected draws per class under the class-balanced sampler over as many draws as there are
 /// training windows: equal for every class present, zero for absent ones.
 pub fn balanced_counts(before: &[usize]) -> Vec<f64> {
-    let present = before.iter().filter(|&&n| n > 0).count();
+    tempered_counts(before, 1.0)
+}
+
+/// Expected draws per class over as many draws as there are training windows when each window
+/// is drawn with weight `count^-power` of its class (1: balanced; 0.5: the `sqrt` sampler; 0:
+/// uniform, the counts themselves).
+pub fn tempered_counts(before: &[usize], power: f64) -> Vec<f64> {
     let total: usize = before.iter().sum();
-    before
+    let share: Vec<f64> = before
         .iter()
         .map(|&n| {
             if n > 0 {
-                total as f64 / present as f64
+                (n as f64).powf(1.0 - power)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sum: f64 = share.iter().sum();
+    share
+        .iter()
+        .map(|s| {
+            if sum > 0.0 {
+                s / sum * total as f64
             } else {
                 0.0
             }
         })
         .collect()
+}
+
+/// The sampler's class-weight exponent and its name for captions.
+fn sampler_power(s: wonhee_train::SamplerKind) -> (f64, &'static str) {
+    match s {
+        wonhee_train::SamplerKind::Balanced => (1.0, "the class-balanced sampler"),
+        wonhee_train::SamplerKind::Sqrt => (0.5, "the sqrt-tempered sampler"),
+        wonhee_train::SamplerKind::Shuffle => (0.0, "shuffling (no re-weighting)"),
+    }
 }
 
 /// Draws every figure the inputs allow. `text = false` draws them without text (no font).
@@ -137,15 +163,23 @@ pub fn make_figures(inputs: &ReportInputs, text: bool) -> Result<Vec<Figure>> {
             .and_then(|r| r.info.dataset.fold);
         let before = train_counts(d, fold);
         let split = d.summary.config.split.name();
+        let sampler = inputs
+            .runs
+            .iter()
+            .find(|r| r.summary.as_ref().is_some_and(|s| s.sha256 == d.sha256))
+            .map_or(wonhee_train::SamplerKind::Balanced, |r| {
+                r.config.train.sampler
+            });
+        let (power, how) = sampler_power(sampler);
         let p = figures::ClassDistribution {
             title: format!("Class distribution, {split} split: training side"),
             classes: d.summary.classes.clone(),
             before: before.iter().map(|&n| n as f64).collect(),
-            after: balanced_counts(&before),
+            after: tempered_counts(&before, power),
         };
         let name = format!("class-distribution-{}", i + 1);
         let caption = format!(
-            "Training windows per class of the {split} split (runs: {}) before balancing, and the expected draws per class under the class-balanced sampler (log scale).",
+            "Training windows per class of the {split} split (runs: {}) before balancing, and the expected draws per class under {how} (log scale).",
             labels.join(", ")
         );
         add(&|t| figures::render(&p, &name, &caption, t))?;
@@ -715,7 +749,7 @@ fn config_table(s: &mut String, runs: &[RunData]) {
     }
     s.push('\n');
     type Row = (&'static str, fn(&RunData) -> String);
-    let rows: [Row; 18] = [
+    let rows: [Row; 20] = [
         ("parameters", |r| r.info.parameters.to_string()),
         ("feed-forward", |r| {
             let m = &r.config.model;
@@ -739,6 +773,12 @@ fn config_table(s: &mut String, runs: &[RunData]) {
             )
         }),
         ("classes", |r| r.info.dataset.classes.join(", ")),
+        ("missing points enter as", |r| {
+            format!("{:?}", r.config.model.missing_input)
+        }),
+        ("imputation base", |r| {
+            format!("{:?}", r.config.model.impute_base)
+        }),
         ("dropout", |r| r.config.model.dropout.to_string()),
         ("batch size", |r| r.config.train.batch_size.to_string()),
         ("epochs", |r| r.config.train.epochs.to_string()),
@@ -916,6 +956,13 @@ mod tests {
         ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
+    }
+
+    #[test]
+    fn tempered_counts_follow_the_root_of_the_class_size() {
+        let c = tempered_counts(&[900, 100, 0], 0.5);
+        assert!((c[0] - 750.0).abs() < 1e-9 && (c[1] - 250.0).abs() < 1e-9 && c[2] == 0.0);
+        assert_eq!(tempered_counts(&[3, 1], 0.0), [3.0, 1.0]);
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum SamplerKind {
     Balanced,
     /// Each epoch a seeded permutation of the training windows.
     Shuffle,
+    /// Weighted random sampling with weights `1 / sqrt(class count)`: rare classes are drawn
+    /// more often than their share, but less than with `balanced` (fewer false positives).
+    Sqrt,
 }
 
 /// Learning-rate schedule.

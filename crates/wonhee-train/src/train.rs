@@ -523,8 +523,13 @@ pub fn train(
     let mut opt = AdamW::new(vars.clone(), t)?;
     let labels = ds.labels();
     let n_classes = ds.class_names().len();
+    let power = if t.sampler == SamplerKind::Sqrt {
+        0.5
+    } else {
+        1.0
+    };
     let mut sampler =
-        WeightedSampler::class_balanced(train_idx.clone(), labels, n_classes, t.seed ^ 0x5A)
+        WeightedSampler::class_tempered(train_idx.clone(), labels, n_classes, power, t.seed ^ 0x5A)
             .ok_or_else(|| {
                 TrainError::Config(
                     "cannot build the class-balanced sampler (no training windows?)".into(),
@@ -609,7 +614,7 @@ pub fn train(
     while step < total {
         // Draw the batch.
         let idx: Vec<usize> = match t.sampler {
-            SamplerKind::Balanced => sampler.sample(t.batch_size),
+            SamplerKind::Balanced | SamplerKind::Sqrt => sampler.sample(t.batch_size),
             SamplerKind::Shuffle => {
                 if shuffle_pos >= order.len() {
                     shuffler_epoch_start = Some(shuffler.state());

@@ -506,7 +506,7 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
     let (mut spf, mut skew, mut offset) = (1u32, 0u32, 0u64);
     let mut modifiers = &fmt_tok[digits_end..];
     while let Some(c) = modifiers.chars().next() {
-        let tail = &modifiers[1..];
+        let tail = &modifiers[c.len_utf8()..];
         let n_end = tail
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(tail.len());

@@ -342,3 +342,14 @@ proptest! {
         }
     }
 }
+
+/// Found by `cargo fuzz run header`: a multi-byte character right after the format number
+/// (`24\u{98}`) was sliced inside the character and panicked.
+#[test]
+fn format_modifier_that_is_not_ascii_is_an_error_not_a_panic() {
+    let text = "r 1 360 10\nr.dat 24\u{98} 200\n";
+    let err = Header::parse(text.as_bytes(), Path::new("r.hea")).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("r.hea"), "{msg}");
+    assert!(msg.contains("modifier"), "{msg}");
+}

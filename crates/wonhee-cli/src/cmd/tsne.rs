@@ -5,7 +5,9 @@
 //!   text); or
 //! - a prepared dataset's raw windows, as the paper's Figure 2: `wonhee tsne --data DIR
 //!   --per-class N --out F [--stride 5] [--side train|test|all]`, a seeded class-balanced
-//!   sample of windows (train-set scaler applied), every `stride`-th point as features.
+//!   sample of windows (train-set scaler applied), every `stride`-th point as features; or
+//! - a trained model's [CLS] embeddings of such a sample: `wonhee tsne --data DIR --run RUN
+//!   --per-class N --out F [--side test]` (the features are `WonHee::embed`, d per window).
 //!
 //! The output (CSV or parquet, by extension) has columns `x`, `y`, then `label` when known
 //! (and `record`, `sample` for `--data`), one row per input point, in input order.
@@ -47,12 +49,20 @@ pub struct Args {
     /// With --data: every `stride`-th point of a window is a feature (640 / 5 = 128).
     #[arg(long, default_value_t = 5)]
     stride: usize,
-    /// With --data: the windows to sample from.
-    #[arg(long, value_enum, default_value = "all")]
-    side: SideArg,
-    /// Output table (.csv or .parquet): `x`, `y` and `label` when known.
-    #[arg(long)]
-    out: PathBuf,
+    /// With --data: the windows to sample from (default: all; test with --run).
+    #[arg(long, value_enum)]
+    side: Option<SideArg>,
+    /// With --data: embed the sample with this trained run's [CLS] features instead of the
+    /// raw points (the dataset must be the one the run was trained on).
+    #[arg(long, requires = "data")]
+    run: Option<PathBuf>,
+    /// Device for --run (cpu, cuda, cuda:N).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output table (.csv or .parquet): `x`, `y` and `label` when known. Repeat to write
+    /// the same table in several files (e.g. `--out t.csv --out t.parquet`).
+    #[arg(long, required = true)]
+    out: Vec<PathBuf>,
     /// Effective number of neighbours; needs more than 3 x perplexity points.
     #[arg(long, default_value_t = 30.0)]
     perplexity: f64,
@@ -84,7 +94,9 @@ struct Table {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
-    TableFormat::from_path(&args.out)?;
+    for o in &args.out {
+        TableFormat::from_path(o)?;
+    }
     if let Some(f) = &args.features_out {
         TableFormat::from_path(f)?;
     }
@@ -112,10 +124,16 @@ pub fn run(args: Args) -> Result<()> {
             let per_class = args
                 .per_class
                 .context("--data needs --per-class (the most windows per class)")?;
-            (
-                sample_windows(dir, per_class, args.stride, args.side, args.seed)?,
-                dir.clone(),
-            )
+            let side = args.side.unwrap_or(if args.run.is_some() {
+                SideArg::Test
+            } else {
+                SideArg::All
+            });
+            let mut t = sample_windows(dir, per_class, args.stride, side, args.seed)?;
+            if let Some(run) = &args.run {
+                embed_table(&mut t, dir, run, &args.device)?;
+            }
+            (t, dir.clone())
         }
         (None, None) => bail!("give --input FILE or --data DIR"),
     };
@@ -172,8 +190,10 @@ pub fn run(args: Args) -> Result<()> {
     ];
     cols.extend(pass_through(&table));
     let mut df = DataFrame::new(n, cols)?;
-    output::write_table(&args.out, &mut df)?;
-    tracing::info!("embedding written to {}", args.out.display());
+    for o in &args.out {
+        output::write_table(o, &mut df)?;
+        tracing::info!("embedding written to {}", o.display());
+    }
     Ok(())
 }
 
@@ -441,4 +461,55 @@ fn sample_windows(
         record: Some(record),
         sample: Some(sample),
     })
+}
+
+/// Replaces the features of a `--data` sample by the run's [CLS] embeddings of the same
+/// windows (full windows, scaled with the run's training-side scaler).
+fn embed_table(t: &mut Table, dir: &Path, run_dir: &Path, device: &str) -> Result<()> {
+    let device = wonhee_model::device::parse_device(device)?;
+    let run = wonhee_train::Run::open(run_dir, &device)?;
+    let ds = Dataset::open(dir)?;
+    wonhee_train::check_dataset(&run, &ds)?;
+    let scaler = ds
+        .scaler(run.config.train.fold)
+        .with_context(|| format!("{}: train-set scaler", dir.display()))?;
+    let (records, samples) = match (&t.record, &t.sample) {
+        (Some(r), Some(s)) => (r, s),
+        _ => bail!("--run needs a --data sample"),
+    };
+    // Map (record, sample) back to window indices.
+    let mut at = std::collections::HashMap::new();
+    for i in 0..ds.len() {
+        let rec = &ds.records()[usize::from(ds.window_records()[i])];
+        at.insert((rec.as_str(), ds.samples()[i]), i);
+    }
+    let idx: Vec<usize> = records
+        .iter()
+        .zip(samples)
+        .map(|(r, s)| {
+            at.get(&(r.as_str(), *s))
+                .copied()
+                .with_context(|| format!("{}: window {r}:{s} vanished", dir.display()))
+        })
+        .collect::<Result<_>>()?;
+    let len = ds.window_len();
+    let d = run.config.model.d_model;
+    let mut values = Vec::with_capacity(idx.len() * d);
+    let bar = crate::cmd::progress(idx.len() as u64, "embed");
+    let mut buf = vec![0f32; len];
+    for chunk in idx.chunks(256) {
+        let mut x = Vec::with_capacity(chunk.len() * len);
+        for &i in chunk {
+            scale_into(ds.window(i), &scaler, &mut buf);
+            x.extend_from_slice(&buf);
+        }
+        let x = candle_core::Tensor::from_vec(x, (chunk.len(), len), &device)?;
+        let e = run.model.embed(&x)?;
+        values.extend(e.flatten_all()?.to_vec1::<f32>()?);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    t.names = (0..d).map(|j| format!("e{j}")).collect();
+    t.values = values;
+    Ok(())
 }

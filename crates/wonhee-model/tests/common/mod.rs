@@ -23,6 +23,7 @@ pub fn tiny(patch: usize, ffn: FfnKind) -> ModelConfig {
         dropout: 0.2,
         attn_dropout: 0.2,
         norm_eps: 1e-5,
+        ..Default::default()
     }
 }
 
@@ -112,4 +113,13 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
         .to_scalar()
         .unwrap()
+}
+
+/// The non-paper input options: mask-channel token embedding and a linear imputation base.
+pub fn with_mask_channel(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        missing_input: wonhee_model::MissingInput::MaskChannel,
+        impute_base: wonhee_model::ImputeBase::Linear,
+        ..cfg
+    }
 }

@@ -1,0 +1,357 @@
+//! `wonhee train | eval | predict | impute | forecast | tsne --run | bench train` end to end on
+//! the synthetic fixtures with a tiny config, and their errors on bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
+}
+
+fn wonhee() -> Command {
+    let mut c = Command::cargo_bin("wonhee").unwrap();
+    c.env_remove("RUST_LOG");
+    c
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const TINY: &str = r#"
+[model]
+patch = 16
+d_model = 32
+n_heads = 2
+n_layers = 1
+head_layers = 1
+ffn_mult = 2
+missing_input = "mask_channel"
+impute_base = "linear"
+[train]
+batch_size = 16
+max_steps = 20
+lr = 3e-3
+val_first_steps = 10
+seed = 3
+"#;
+
+/// A prepared fixture dataset and a run trained on it by the CLI, shared by the tests.
+fn trained() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static DIRS: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let (data, run) = (tmp.path().join("prep"), tmp.path().join("run"));
+        let config = tmp.path().join("tiny.toml");
+        std::fs::write(&config, TINY).unwrap();
+        wonhee()
+            .arg("prepare")
+            .arg("--data")
+            .arg(fixtures().join("synth"))
+            .arg("--out")
+            .arg(&data)
+            .assert()
+            .success();
+        wonhee()
+            .arg("train")
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&run)
+            .assert()
+            .success();
+        (tmp, data, run)
+    })
+}
+
+fn csv_column(path: &Path, name: &str) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let at = r.headers().unwrap().iter().position(|h| h == name).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap().get(at).unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn train_writes_a_complete_run_and_eval_writes_metrics() {
+    let (_, data, run) = trained();
+    for f in [
+        "config.toml",
+        "run.json",
+        "model.safetensors",
+        "metrics.jsonl",
+    ] {
+        assert!(run.join(f).is_file(), "{f}");
+    }
+    wonhee()
+        .arg("eval")
+        .arg("--run")
+        .arg(run)
+        .arg("--data")
+        .arg(data)
+        .args(["--bootstrap", "20", "--max-windows", "40"])
+        .assert()
+        .success();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    let acc = m["classification"]["accuracy"]["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{acc}");
+    assert!(run.join("metrics.md").is_file());
+    assert!(run.join("examples.json").is_file());
+
+    // A missing run is a one-line error naming it.
+    let out = wonhee()
+        .arg("eval")
+        .arg("--run")
+        .arg(run.with_file_name("nope"))
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("nope"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn predict_classifies_every_beat_of_a_raw_record() {
+    let (tmp, _, run) = trained();
+    let out = tmp.path().join("beats.csv");
+    wonhee()
+        .arg("predict")
+        .arg("--run")
+        .arg(run)
+        .arg(fixtures().join("synth/s100"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.starts_with("sample,symbol,true_class,pred_class,p_N,p_S,p_V,p_F,p_Q"),
+        "{header}"
+    );
+    let p: Vec<f64> = csv_column(&out, "p_N")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(!p.is_empty() && p.iter().all(|p| (0.0..=1.0).contains(p)));
+    let ann = wonhee_wfdb::Record::open(fixtures().join("synth/s100"))
+        .unwrap()
+        .annotations("atr")
+        .unwrap();
+    let beats = ann
+        .annotations
+        .iter()
+        .filter(|a| {
+            wonhee_dataset::ClassScheme::Aami5
+                .label(a.symbol())
+                .is_some()
+        })
+        .count();
+    assert_eq!(p.len(), beats);
+}
+
+fn write_values(path: &Path, values: &[Option<f32>]) {
+    let mut s = String::from("value\n");
+    for v in values {
+        if let Some(v) = v {
+            s.push_str(&format!("{v}\n"));
+        } else {
+            s.push('\n');
+        }
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn window() -> Vec<f32> {
+    (0..640)
+        .map(|t| (t as f32 * 0.07).sin() + 0.3 * (t as f32 * 0.011).cos())
+        .collect()
+}
+
+#[test]
+fn impute_fills_exactly_the_empty_cells() {
+    let (tmp, _, run) = trained();
+    let w = window();
+    let values: Vec<Option<f32>> = w
+        .iter()
+        .enumerate()
+        .map(|(t, &v)| (t % 3 != 0).then_some(v))
+        .collect();
+    let input = tmp.path().join("window.csv");
+    write_values(&input, &values);
+    let out = tmp.path().join("filled.csv");
+    wonhee()
+        .arg("impute")
+        .arg("--run")
+        .arg(run)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let filled = csv_column(&out, "value");
+    let imputed = csv_column(&out, "imputed");
+    assert_eq!(filled.len(), 640);
+    for t in 0..640 {
+        let v: f32 = filled[t].parse().unwrap();
+        assert!(v.is_finite());
+        assert_eq!(imputed[t] == "true", t % 3 == 0, "row {t}");
+        if t % 3 != 0 {
+            assert!((v - w[t]).abs() < 1e-5, "observed value changed at {t}");
+        }
+    }
+}
+
+#[test]
+fn forecast_predicts_the_horizon() {
+    let (tmp, _, run) = trained();
+    let w = window();
+    let input = tmp.path().join("history.csv");
+    write_values(
+        &input,
+        &w[..440].iter().map(|&v| Some(v)).collect::<Vec<_>>(),
+    );
+    let out = tmp.path().join("pred.csv");
+    wonhee()
+        .arg("forecast")
+        .arg("--run")
+        .arg(run)
+        .arg("--input")
+        .arg(&input)
+        .args(["--horizon", "200"])
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let steps = csv_column(&out, "step");
+    assert_eq!(steps.len(), 200);
+    assert_eq!(steps[0], "1");
+    assert!(
+        csv_column(&out, "value")
+            .iter()
+            .all(|v| v.parse::<f32>().unwrap().is_finite())
+    );
+}
+
+#[test]
+fn impute_and_forecast_errors_are_one_line_and_leave_nothing() {
+    let (tmp, _, run) = trained();
+    let w = window();
+    /// Name, input cells, command and its extra arguments, expected word in the error.
+    type Case<'a> = (&'a str, Vec<Option<f32>>, &'a [&'a str], &'a str);
+    let cases: Vec<Case> = vec![
+        // Wrong length (with a gap, so there is something to impute).
+        (
+            "short",
+            w[..100]
+                .iter()
+                .enumerate()
+                .map(|(t, &v)| (t != 50).then_some(v))
+                .collect(),
+            &["impute"],
+            "640",
+        ),
+        // Nothing missing is fine for impute, but every point missing is not.
+        ("allmissing", vec![None; 640], &["impute"], "missing"),
+        // A history shorter than window - K.
+        (
+            "history",
+            w[..100].iter().map(|&v| Some(v)).collect(),
+            &["forecast", "--horizon", "200"],
+            "history",
+        ),
+    ];
+    for (name, values, cmd, needle) in cases {
+        let input = tmp.path().join(format!("{name}.csv"));
+        write_values(&input, &values);
+        let out = tmp.path().join(format!("{name}-out.csv"));
+        let o = wonhee()
+            .args(&cmd[..1])
+            .arg("--run")
+            .arg(run)
+            .arg("--input")
+            .arg(&input)
+            .args(&cmd[1..])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = stderr_of(&o);
+        assert!(!o.status.success(), "{name}: succeeded");
+        assert!(err.contains(&format!("{name}.csv")), "{name}: {err}");
+        assert!(err.to_lowercase().contains(needle), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: {err}");
+        assert!(!out.exists(), "{name}: output left behind");
+    }
+    // NaN in a cell.
+    let input = tmp.path().join("nan.csv");
+    std::fs::write(&input, format!("value\n{}NaN\n", "1.0\n".repeat(639))).unwrap();
+    let out = tmp.path().join("nan-out.csv");
+    let o = wonhee()
+        .arg("impute")
+        .arg("--run")
+        .arg(run)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr_of(&o);
+    assert!(err.contains("nan.csv:641"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn tsne_of_run_embeddings_and_bench_train() {
+    let (tmp, data, run) = trained();
+    let out = tmp.path().join("emb.csv");
+    wonhee()
+        .arg("tsne")
+        .arg("--data")
+        .arg(data)
+        .arg("--run")
+        .arg(run)
+        .args([
+            "--per-class",
+            "20",
+            "--perplexity",
+            "5",
+            "--iterations",
+            "300",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--out")
+        .arg(out.with_extension("parquet"))
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("x,y,label,record,sample")
+    );
+    assert!(out.with_extension("parquet").is_file());
+
+    let config = tmp.path().join("tiny.toml");
+    let o = wonhee()
+        .arg("bench")
+        .arg("train")
+        .arg("--config")
+        .arg(&config)
+        .args(["--steps", "2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["samples_per_s"].as_f64().unwrap() > 0.0, "{v}");
+}

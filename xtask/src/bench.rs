@@ -1,0 +1,386 @@
+//! `cargo xtask bench <wfdb|prepare|model|all>`: our code and its Python peer measured side by
+//! side in one run, the figures written into a marked section of `docs/benchmarks.md`.
+//!
+//! Each benchmark owns the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`; the
+//! rest of the file is left as it is. Without `--python` (or `$WONHEE_PYTHON`) the Python peer
+//! is not run and the section says so.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::cargo;
+
+/// Which benchmark to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    /// Read all 48 records + annotations: criterion vs wfdb-python rdrecord + rdann.
+    Wfdb,
+    /// `wonhee prepare` on all 48 records vs the same pipeline in numpy/scipy.
+    Prepare,
+    /// Training-step samples/s of the model, P = 1 and P = 8, vs PyTorch CPU.
+    Model,
+    /// All of the above.
+    All,
+}
+
+/// Options shared by the benchmarks.
+pub struct Options {
+    pub root: PathBuf,
+    pub data: PathBuf,
+    pub python: Option<PathBuf>,
+    /// Only print the section, leave docs/benchmarks.md alone.
+    pub dry_run: bool,
+}
+
+pub fn run(which: Which, opt: &Options) -> Result<()> {
+    let list: &[Which] = match which {
+        Which::All => &[Which::Wfdb, Which::Prepare, Which::Model],
+        Which::Wfdb => &[Which::Wfdb],
+        Which::Prepare => &[Which::Prepare],
+        Which::Model => &[Which::Model],
+    };
+    for &w in list {
+        let (name, text) = match w {
+            Which::Wfdb => ("wfdb", wfdb(opt)?),
+            Which::Prepare => ("prepare", prepare(opt)?),
+            Which::Model => ("model", model(opt)?),
+            Which::All => unreachable!("expanded above"),
+        };
+        println!("{text}");
+        if !opt.dry_run {
+            let path = opt.root.join("docs/benchmarks.md");
+            write_section(&path, name, &text)?;
+            println!("wrote section `{name}` of {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// One line naming the machine, the time and the load, for every section.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into());
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("Machine: {cpu}, {threads} threads; measured {date}, load average {load} at the start.")
+}
+
+fn python_peer(opt: &Options, script: &str, args: &[&str]) -> Result<Option<Value>> {
+    let Some(py) = &opt.python else {
+        println!("Python peer not run: pass --python PATH or set WONHEE_PYTHON");
+        return Ok(None);
+    };
+    let script = opt.root.join("docs/reference-scripts").join(script);
+    println!(
+        "running {} {} {}",
+        py.display(),
+        script.display(),
+        args.join(" ")
+    );
+    let out = Command::new(py)
+        .arg(&script)
+        .args(args)
+        .output()
+        .with_context(|| format!("starting {}", py.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    Ok(Some(serde_json::from_str(line).with_context(|| {
+        format!("{}: output is not JSON: {line}", script.display())
+    })?))
+}
+
+fn raw_bytes(data: &Path) -> Result<u64> {
+    let names = std::fs::read_to_string(data.join("RECORDS"))
+        .with_context(|| format!("reading {}", data.join("RECORDS").display()))?;
+    let mut total = 0;
+    for n in names.split_whitespace() {
+        for ext in ["hea", "dat", "atr"] {
+            let p = data.join(format!("{n}.{ext}"));
+            total += std::fs::metadata(&p)
+                .with_context(|| format!("{}", p.display()))?
+                .len();
+        }
+    }
+    Ok(total)
+}
+
+fn wfdb(opt: &Options) -> Result<String> {
+    let target = cargo::target_dir(&opt.root)?;
+    let status = Command::new(cargo::cargo())
+        .current_dir(&opt.root)
+        .env("WONHEE_MITDB", &opt.data)
+        .args(["bench", "-p", "wonhee-wfdb", "--bench", "read_mitdb"])
+        .args(["--", "--noplot"])
+        .status()?;
+    if !status.success() {
+        bail!("cargo bench -p wonhee-wfdb failed");
+    }
+    let est = |name: &str| -> Result<f64> {
+        let p = target.join(format!("criterion/mitdb/{name}/new/estimates.json"));
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?,
+        )?;
+        v["mean"]["point_estimate"]
+            .as_f64()
+            .map(|ns| ns / 1e9)
+            .with_context(|| format!("{}: no mean estimate", p.display()))
+    };
+    let (serial, parallel) = (est("read_48_records")?, est("read_48_records_parallel")?);
+    let data = opt.data.to_string_lossy();
+    let py = python_peer(opt, "bench_wfdb.py", &[&data, "3"])?;
+    let mb = raw_bytes(&opt.data)? as f64 / 1e6;
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## WFDB reading: all 48 MIT-BIH records, both signals + `atr` annotations\n"
+    )?;
+    writeln!(s, "{}\n", machine())?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench wfdb --python /path/to/venv/bin/python   # peer: docs/reference-scripts/bench_wfdb.py\n```\n"
+    )?;
+    writeln!(
+        s,
+        "| reader | time (s) | MB/s of raw files ({mb:.1} MB) | vs wfdb-python |"
+    )?;
+    writeln!(s, "|---|---|---|---|")?;
+    let py_s = py.as_ref().and_then(|v| v["best_s"].as_f64());
+    let ratio = |t: f64| py_s.map_or("-".to_owned(), |p| format!("{:.0}x", p / t));
+    writeln!(
+        s,
+        "| wonhee-wfdb, 1 thread (criterion mean) | {serial:.4} | {:.0} | {} |",
+        mb / serial,
+        ratio(serial)
+    )?;
+    writeln!(
+        s,
+        "| wonhee-wfdb, rayon over records | {parallel:.4} | {:.0} | {} |",
+        mb / parallel,
+        ratio(parallel)
+    )?;
+    match py_s {
+        Some(p) => writeln!(
+            s,
+            "| wfdb-python rdrecord + rdann (best of 3) | {p:.3} | {:.1} | 1x |",
+            mb / p
+        )?,
+        None => writeln!(s, "| wfdb-python | not run (no --python) | | |")?,
+    }
+    writeln!(
+        s,
+        "\nGoal: at least 20x faster than wfdb-python (single-threaded figure counts)."
+    )?;
+    Ok(s)
+}
+
+fn prepare(opt: &Options) -> Result<String> {
+    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let tmp = tempfile::tempdir()?;
+    let mut times = Vec::new();
+    for i in 0..3 {
+        let out = tmp.path().join(format!("prep{i}"));
+        let t = Instant::now();
+        let status = Command::new(&wonhee)
+            .arg("prepare")
+            .arg("--data")
+            .arg(&opt.data)
+            .arg("--out")
+            .arg(&out)
+            .status()?;
+        if !status.success() {
+            bail!("wonhee prepare failed");
+        }
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(
+        tmp.path().join("prep0/summary.json"),
+    )?)?;
+    let windows = summary["n_windows"].as_u64().unwrap_or(0);
+    let py_out = tmp.path().join("python");
+    let py = python_peer(
+        opt,
+        "bench_prepare.py",
+        &[&opt.data.to_string_lossy(), &py_out.to_string_lossy(), "3"],
+    )?;
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## Data preparation: `wonhee prepare` on all 48 records (paper split)\n"
+    )?;
+    writeln!(s, "{}\n", machine())?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench prepare --python /path/to/venv/bin/python   # peer: docs/reference-scripts/bench_prepare.py\n```\n"
+    )?;
+    writeln!(
+        s,
+        "Read, z-score, 360 -> 128 Hz polyphase resampling, {windows} beat windows of 640 points, AAMI labels, 80:20 split, standardization, files written. Wall time of the whole process, best of 3.\n"
+    )?;
+    writeln!(s, "| pipeline | time (s) | windows | vs Python |")?;
+    writeln!(s, "|---|---|---|---|")?;
+    let py_s = py.as_ref().and_then(|v| v["best_s"].as_f64());
+    writeln!(
+        s,
+        "| `wonhee prepare` (Rust) | {best:.3} | {windows} | {} |",
+        py_s.map_or("-".to_owned(), |p| format!("{:.1}x", p / best))
+    )?;
+    match (&py, py_s) {
+        (Some(v), Some(p)) => writeln!(
+            s,
+            "| wfdb-python + scipy resample_poly + numpy | {p:.3} | {} | 1x |",
+            v["windows"]
+        )?,
+        _ => writeln!(s, "| Python peer | not run (no --python) | | |")?,
+    }
+    writeln!(s, "\nGoal: at least 20x faster than the Python pipeline.")?;
+    Ok(s)
+}
+
+fn model(opt: &Options) -> Result<String> {
+    let mut cmd = Command::new(cargo::cargo());
+    cmd.current_dir(&opt.root)
+        .args(["run", "--release", "-q", "-p", "wonhee-model"])
+        .args(["--example", "bench_model", "--"])
+        .args(["--patch", "8,1", "--batch", "32", "--steps", "2"]);
+    if let Some(py) = &opt.python {
+        cmd.arg("--torch").arg(py);
+    } else {
+        println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        bail!(
+            "bench_model failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).context("bench_model output")?;
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## Model: one training step (3 task forwards + summed loss + backward), batch 32\n"
+    )?;
+    writeln!(s, "{} {} threads.\n", machine(), v["threads"])?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench model --python /path/to/venv/bin/python   # runs examples/bench_model.rs; peer: docs/reference-scripts/model_bench.py\n```\n"
+    )?;
+    writeln!(
+        s,
+        "| config | framework | step (s) | fwd / bwd (s) | samples/s | GFLOP/s | peak RSS (GiB) |"
+    )?;
+    writeln!(s, "|---|---|---|---|---|---|---|")?;
+    let gib = |b: &Value| {
+        b.as_f64()
+            .map_or("-".into(), |b| format!("{:.2}", b / 1073741824.0))
+    };
+    let f = |x: &Value, d: usize| x.as_f64().map_or("-".into(), |x| format!("{x:.d$}"));
+    for r in v["results"].as_array().into_iter().flatten() {
+        let c = &r["candle"];
+        writeln!(
+            s,
+            "| P = {} | candle | {} | {} / {} | {} | {} | {} |",
+            r["patch"],
+            f(&c["step_s"], 3),
+            f(&c["forward_s"], 2),
+            f(&c["backward_s"], 2),
+            f(&c["samples_per_s"], 2),
+            f(&c["gflops"], 1),
+            gib(&c["peak_rss_bytes"])
+        )?;
+        for t in r["torch"].as_array().into_iter().flatten() {
+            if let Some(e) = t["error"].as_str() {
+                writeln!(
+                    s,
+                    "| | PyTorch ({}) | failed: {e} | | | | |",
+                    t["attention"]
+                )?;
+                continue;
+            }
+            writeln!(
+                s,
+                "| | PyTorch eager ({}) | {} | {} / {} | {} | {} | {} |",
+                t["attention"].as_str().unwrap_or("?"),
+                f(&t["step_s"], 3),
+                f(&t["forward_s"], 2),
+                f(&t["backward_s"], 2),
+                f(&t["samples_per_s"], 2),
+                f(&t["gflops"], 1),
+                gib(&t["peak_rss_bytes"])
+            )?;
+        }
+    }
+    let m = &v["candle_matmul_gflops"];
+    writeln!(
+        s,
+        "\nMeasured candle fp32 matmul peak in the same run: {} GFLOP/s (2048^3), {} GFLOP/s ([20512,128]x[128,384]). Per-op profile and details: [bench/model.md](bench/model.md).",
+        f(&m["2048x2048x2048"], 1),
+        f(&m["20512x128x384"], 1)
+    )?;
+    Ok(s)
+}
+
+/// Replace (or append) the text between the section's markers, atomically.
+pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let (open, close) = (
+        format!("<!-- bench:{name} -->"),
+        format!("<!-- /bench:{name} -->"),
+    );
+    let block = format!("{open}\n{}\n{close}", body.trim_end());
+    let new = match (old.find(&open), old.find(&close)) {
+        (Some(a), Some(b)) if b > a => format!("{}{block}{}", &old[..a], &old[b + close.len()..]),
+        _ => format!("{}\n\n{block}\n", old.trim_end()),
+    };
+    crate::write_atomic(path, new.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_is_replaced_in_place_and_appended_when_missing() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("b.md");
+        std::fs::write(&p, "# T\n\nintro\n")?;
+        write_section(&p, "x", "one")?;
+        write_section(&p, "y", "two")?;
+        write_section(&p, "x", "three\n")?;
+        let s = std::fs::read_to_string(&p)?;
+        assert_eq!(
+            s,
+            "# T\n\nintro\n\n<!-- bench:x -->\nthree\n<!-- /bench:x -->\n\n<!-- bench:y -->\ntwo\n<!-- /bench:y -->\n"
+        );
+        Ok(())
+    }
+}

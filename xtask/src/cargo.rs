@@ -1,0 +1,77 @@
+//! Calling cargo from xtask: the target folder and the release `wonhee` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// The cargo that runs us (`$CARGO`), else `cargo` from the PATH.
+pub fn cargo() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+}
+
+/// The workspace's target folder, as cargo sees it (honours `CARGO_TARGET_DIR`).
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)?;
+    v["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata: no target_directory")
+}
+
+/// Builds the `wonhee` CLI in the given profile (`release`, `test`, ...) and returns its path.
+pub fn build_wonhee_profile(root: &Path, profile: &str, cuda: bool) -> Result<PathBuf> {
+    println!("building wonhee ({profile}) ...");
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(root)
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "-p",
+            "wonhee-cli",
+            "--bin",
+            "wonhee",
+        ])
+        .args(["--message-format", "json-render-diagnostics"]);
+    if cuda {
+        cmd.args(["--features", "cuda"]);
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo build")?;
+    if !out.status.success() {
+        bail!("cargo build -p wonhee-cli failed");
+    }
+    let mut exe = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if v["reason"] == "compiler-artifact"
+            && v["target"]["name"] == "wonhee"
+            && let Some(p) = v["executable"].as_str()
+        {
+            exe = Some(PathBuf::from(p));
+        }
+    }
+    exe.context("cargo build did not report the wonhee executable")
+}
+
+/// Builds the release `wonhee` CLI and returns its path.
+pub fn build_wonhee(root: &Path, cuda: bool) -> Result<PathBuf> {
+    build_wonhee_profile(root, "release", cuda)
+}
