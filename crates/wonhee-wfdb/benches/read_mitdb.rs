@@ -13,6 +13,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use wonhee_wfdb::Record;
 
+/// The allocator the `wonhee` binary uses: it keeps freed pages for reuse, so the per-record
+/// buffers are not faulted in afresh for every record.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn mitdb() -> PathBuf {
     std::env::var_os("WONHEE_MITDB")
         .map(PathBuf::from)

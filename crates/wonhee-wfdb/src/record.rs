@@ -299,10 +299,18 @@ impl Signals {
     /// Physical values `(d - baseline) / gain` of held signal `i` as f64; invalid samples are NaN.
     pub fn physical_f64(&self, i: usize) -> Vec<f64> {
         let spec = &self.specs[i];
-        self.digital[i]
-            .iter()
-            .map(|&d| spec.to_physical(d))
-            .collect()
+        let (invalid, base, gain) = (
+            spec.format.invalid_value(),
+            f64::from(spec.baseline),
+            spec.gain,
+        );
+        // Same arithmetic as `SignalSpec::to_physical`, written branch-free so it vectorizes.
+        let mut out = Vec::with_capacity(self.digital[i].len());
+        out.extend(self.digital[i].iter().map(|&d| {
+            let v = (f64::from(d) - base) / gain;
+            if d == invalid { f64::NAN } else { v }
+        }));
+        out
     }
 
     /// Physical values as f32 (computed in f64, then rounded once).
