@@ -289,7 +289,12 @@ fn model(opt: &Options) -> Result<String> {
         s,
         "## Model: one training step (3 task forwards + summed loss + backward), batch 32\n"
     )?;
-    writeln!(s, "{} Both frameworks use {} threads.\n", machine(), v["threads"])?;
+    writeln!(
+        s,
+        "{} Both frameworks use {} threads.\n",
+        machine(),
+        v["threads"]
+    )?;
     writeln!(
         s,
         "```sh\ncargo xtask bench model --python /path/to/venv/bin/python   # runs examples/bench_model.rs; peer: docs/reference-scripts/model_bench.py\n```\n"
