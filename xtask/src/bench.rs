@@ -24,6 +24,10 @@ pub enum Which {
     Prepare,
     /// Training-step samples/s of the model, P = 1 and P = 8, vs PyTorch CPU.
     Model,
+    /// Resampling and z-scoring one MIT-BIH-sized record (criterion).
+    Signal,
+    /// Metrics at MIT-BIH scale: bootstrap reports, imputation/forecast accumulation (criterion).
+    Eval,
     /// All of the above.
     All,
 }
@@ -39,16 +43,47 @@ pub struct Options {
 
 pub fn run(which: Which, opt: &Options) -> Result<()> {
     let list: &[Which] = match which {
-        Which::All => &[Which::Wfdb, Which::Prepare, Which::Model],
+        Which::All => &[
+            Which::Wfdb,
+            Which::Signal,
+            Which::Prepare,
+            Which::Eval,
+            Which::Model,
+        ],
         Which::Wfdb => &[Which::Wfdb],
         Which::Prepare => &[Which::Prepare],
         Which::Model => &[Which::Model],
+        Which::Signal => &[Which::Signal],
+        Which::Eval => &[Which::Eval],
     };
     for &w in list {
         let (name, text) = match w {
             Which::Wfdb => ("wfdb", wfdb(opt)?),
             Which::Prepare => ("prepare", prepare(opt)?),
             Which::Model => ("model", model(opt)?),
+            Which::Signal => (
+                "signal",
+                criterion(
+                    opt,
+                    "wonhee-signal",
+                    "resample",
+                    &["record_650k"],
+                    "## Signal: resampling one MIT-BIH-sized record (650,000 samples, 360 -> 128 Hz)",
+                )?,
+            ),
+            Which::Eval => (
+                "eval",
+                criterion(
+                    opt,
+                    "wonhee-eval",
+                    "eval",
+                    &[
+                        "classification_50k_windows_1000_resamples",
+                        "imputation_2000_windows_k370",
+                    ],
+                    "## Evaluation metrics at MIT-BIH scale",
+                )?,
+            ),
             Which::All => unreachable!("expanded above"),
         };
         println!("{text}");
@@ -351,6 +386,73 @@ fn model(opt: &Options) -> Result<String> {
         f(&m["2048x2048x2048"], 1),
         f(&m["20512x128x384"], 1)
     )?;
+    Ok(s)
+}
+
+/// Runs a criterion bench and tabulates the mean of every benchmark in the given groups.
+fn criterion(
+    opt: &Options,
+    krate: &str,
+    bench: &str,
+    groups: &[&str],
+    title: &str,
+) -> Result<String> {
+    let target = cargo::target_dir(&opt.root)?;
+    let status = Command::new(cargo::cargo())
+        .current_dir(&opt.root)
+        .env("WONHEE_MITDB", &opt.data)
+        .args(["bench", "-p", krate, "--bench", bench, "--", "--noplot"])
+        .status()?;
+    if !status.success() {
+        bail!("cargo bench -p {krate} --bench {bench} failed");
+    }
+    let mut s = String::new();
+    writeln!(
+        s,
+        "{title}
+"
+    )?;
+    writeln!(
+        s,
+        "{}
+",
+        machine()
+    )?;
+    writeln!(
+        s,
+        "```sh
+cargo xtask bench {}   # = cargo bench -p {krate} --bench {bench}
+```
+",
+        krate.trim_start_matches("wonhee-")
+    )?;
+    writeln!(s, "| benchmark | mean time |")?;
+    writeln!(s, "|---|---|")?;
+    for g in groups {
+        let dir = target.join("criterion").join(g);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .with_context(|| format!("{}: no criterion results", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("new/estimates.json").is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            let p = dir.join(&n).join("new/estimates.json");
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p)?)?;
+            let ns = v["mean"]["point_estimate"]
+                .as_f64()
+                .with_context(|| format!("{}: no mean", p.display()))?;
+            let t = if ns >= 1e9 {
+                format!("{:.2} s", ns / 1e9)
+            } else if ns >= 1e6 {
+                format!("{:.2} ms", ns / 1e6)
+            } else {
+                format!("{:.1} µs", ns / 1e3)
+            };
+            writeln!(s, "| `{g}/{n}` | {t} |")?;
+        }
+    }
     Ok(s)
 }
 

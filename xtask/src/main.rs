@@ -77,7 +77,10 @@ enum Cmd {
 }
 
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Runtime first: `cargo xtask` runs us with it set; the compile-time value is only a
+    // fallback (a shared target folder may hold a binary built from another checkout).
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."))

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
+    PathBuf::from(format!(
+        "{}/../../fixtures",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+    ))
 }
 
 fn wonhee() -> Command {

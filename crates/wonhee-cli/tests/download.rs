@@ -28,7 +28,11 @@ fn tree() -> Tree {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("served");
     std::fs::create_dir_all(&src).unwrap();
-    let fixtures = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/synth"));
+    let fixtures = PathBuf::from(format!(
+        "{}/../../fixtures/synth",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+    ));
     let mut names = Vec::new();
     for e in std::fs::read_dir(fixtures).unwrap() {
         let e = e.unwrap();
@@ -223,7 +227,11 @@ fn verify_lists_changed_and_missing_files() {
 
 #[test]
 fn verify_needs_a_checksum_list() {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/synth"));
+    let dir = PathBuf::from(format!(
+        "{}/../../fixtures/synth",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+    ));
     let out = wonhee().arg("verify").arg(&dir).output().unwrap();
     let err = one_error_line(&out);
     assert!(
@@ -293,9 +301,10 @@ fn verify_mitdb() {
     let dir = std::env::var_os("WONHEE_MITDB")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/data/mitdb"
+            PathBuf::from(format!(
+                "{}/../../../shared/data/mitdb",
+                std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
             ))
         });
     assert!(

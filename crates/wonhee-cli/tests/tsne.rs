@@ -304,7 +304,11 @@ fn class_balanced_windows_of_a_prepared_dataset() {
     wonhee()
         .arg("prepare")
         .arg("--data")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/synth"))
+        .arg(format!(
+            "{}/../../fixtures/synth",
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+        ))
         .arg("--out")
         .arg(&prep)
         .assert()

@@ -9,7 +9,12 @@ use wonhee_dataset::{
 };
 
 fn fixtures(sub: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures")).join(sub)
+    PathBuf::from(format!(
+        "{}/../../fixtures",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+    ))
+    .join(sub)
 }
 
 fn prep(cfg: &PrepareConfig) -> wonhee_dataset::Result<wonhee_dataset::Prepared> {

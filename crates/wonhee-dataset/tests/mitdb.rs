@@ -12,9 +12,10 @@ fn mitdb() -> PathBuf {
     let dir = std::env::var_os("WONHEE_MITDB")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/data/mitdb"
+            PathBuf::from(format!(
+                "{}/../../../shared/data/mitdb",
+                std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
             ))
         });
     assert!(

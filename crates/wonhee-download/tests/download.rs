@@ -56,7 +56,11 @@ impl Tree {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
         std::fs::create_dir_all(src.join("doc")).unwrap();
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/synth");
+        let fixtures = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+        )
+        .join("../../fixtures/synth");
         let mut names = Vec::new();
         for e in std::fs::read_dir(&fixtures).unwrap() {
             let e = e.unwrap();
@@ -441,9 +445,10 @@ fn mitdb() -> PathBuf {
     let dir = std::env::var_os("WONHEE_MITDB")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/data/mitdb"
+            PathBuf::from(format!(
+                "{}/../../../shared/data/mitdb",
+                std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
             ))
         });
     assert!(

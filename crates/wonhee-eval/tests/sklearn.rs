@@ -39,9 +39,10 @@ fn same(what: &str, got: Option<f64>, want: Option<f64>) {
 
 #[test]
 fn classification_metrics_agree_with_sklearn() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/sklearn_cases.json"
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/sklearn_cases.json",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
     ))
     .unwrap();
     let fx: Fixture = serde_json::from_str(&text).unwrap();

@@ -252,9 +252,10 @@ fn bench_patch(a: &Args, patch: usize) -> Res<Value> {
 }
 
 fn torch(py: &str, a: &Args, patch: usize, attention: &str) -> Res<Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/reference-scripts/model_bench.py"
+    let script = format!(
+        "{}/../../docs/reference-scripts/model_bench.py",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
     );
     let threads = rayon::current_num_threads();
     let out = Command::new(py)

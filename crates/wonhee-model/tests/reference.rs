@@ -15,9 +15,12 @@ use wonhee_model::ops::Kernels;
 use wonhee_model::{ModelConfig, WonHee, init_varmap, load_weights};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("tests/fixtures")
+    .join(name)
 }
 
 fn check(name: &str, kernels: Kernels) {

@@ -95,7 +95,12 @@ fn resampling_matches_scipy_on_all_48_records() {
     let dir = std::env::var_os("WONHEE_MITDB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/mitdb").into()
+            format!(
+                "{}/../../../shared/data/mitdb",
+                std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+            )
+            .into()
         });
     assert!(
         dir.join("RECORDS").is_file(),

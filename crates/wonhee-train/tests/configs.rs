@@ -7,13 +7,21 @@ use wonhee_model::{FfnKind, ImputeBase, MissingInput};
 use wonhee_train::{RunConfig, SamplerKind, Schedule};
 
 fn load(name: &str) -> RunConfig {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/{name}.toml"));
+    let p = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join(format!("../../configs/{name}.toml"));
     RunConfig::from_toml_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 #[test]
 fn every_shipped_config_loads() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let dir = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../../configs");
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();

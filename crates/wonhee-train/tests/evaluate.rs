@@ -14,7 +14,11 @@ use wonhee_train::{
 };
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/synth"))
+    PathBuf::from(format!(
+        "{}/../../fixtures/synth",
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+    ))
 }
 
 /// A prepared fixture dataset and a run trained on it, shared by the tests of this file.

@@ -15,7 +15,11 @@ use wonhee_train::{
 fn dataset() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let src = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/synth"));
+        let src = PathBuf::from(format!(
+            "{}/../../fixtures/synth",
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+        ));
         let out = std::env::temp_dir().join(format!("wonhee-train-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         let p = prepare(

@@ -161,9 +161,10 @@ fn main() {
         },
     });
     if let Some(python) = &o.python {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/reference-scripts/tsne_opentsne.py"
+        let script = format!(
+            "{}/../../docs/reference-scripts/tsne_opentsne.py",
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
         );
         let out = std::process::Command::new(python)
             .arg(script)
