@@ -28,6 +28,8 @@ pub enum Which {
     Signal,
     /// Metrics at MIT-BIH scale: bootstrap reports, imputation/forecast accumulation (criterion).
     Eval,
+    /// t-SNE of 8,801 class-balanced windows vs openTSNE (quality and time).
+    Tsne,
     /// All of the above.
     All,
 }
@@ -37,6 +39,8 @@ pub struct Options {
     pub root: PathBuf,
     pub data: PathBuf,
     pub python: Option<PathBuf>,
+    /// Python with openTSNE and scikit-learn (default: `python`).
+    pub tsne_python: Option<PathBuf>,
     /// Only print the section, leave docs/benchmarks.md alone.
     pub dry_run: bool,
 }
@@ -48,6 +52,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
             Which::Signal,
             Which::Prepare,
             Which::Eval,
+            Which::Tsne,
             Which::Model,
         ],
         Which::Wfdb => &[Which::Wfdb],
@@ -55,12 +60,14 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
         Which::Model => &[Which::Model],
         Which::Signal => &[Which::Signal],
         Which::Eval => &[Which::Eval],
+        Which::Tsne => &[Which::Tsne],
     };
     for &w in list {
         let (name, text) = match w {
             Which::Wfdb => ("wfdb", wfdb(opt)?),
             Which::Prepare => ("prepare", prepare(opt)?),
             Which::Model => ("model", model(opt)?),
+            Which::Tsne => ("tsne", tsne(opt)?),
             Which::Signal => (
                 "signal",
                 criterion(
@@ -385,6 +392,92 @@ fn model(opt: &Options) -> Result<String> {
         "\nMeasured candle fp32 matmul peak in the same run: {} GFLOP/s (2048^3), {} GFLOP/s ([20512,128]x[128,384]). Per-op profile and details: [bench/model.md](bench/model.md).",
         f(&m["2048x2048x2048"], 1),
         f(&m["20512x128x384"], 1)
+    )?;
+    Ok(s)
+}
+
+fn tsne(opt: &Options) -> Result<String> {
+    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let tmp = tempfile::tempdir()?;
+    let prep = tmp.path().join("prep");
+    let status = Command::new(&wonhee)
+        .arg("prepare")
+        .arg("--data")
+        .arg(&opt.data)
+        .arg("--out")
+        .arg(&prep)
+        .status()?;
+    if !status.success() {
+        bail!("wonhee prepare failed");
+    }
+    let mut cmd = Command::new(cargo::cargo());
+    cmd.current_dir(&opt.root)
+        .args(["run", "--release", "-q", "-p", "wonhee-tsne"])
+        .args(["--example", "compare", "--"])
+        .arg("--prepared")
+        .arg(&prep)
+        .args(["--threads", "2", "--out"])
+        .arg(tmp.path().join("cmp"));
+    match opt.tsne_python.as_ref().or(opt.python.as_ref()) {
+        Some(py) => {
+            cmd.arg("--python").arg(py);
+        }
+        None => println!("openTSNE peer not run: pass --tsne-python or --python"),
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        bail!(
+            "t-SNE compare failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).context("compare output")?;
+    let secs = |x: &Value| {
+        x.as_array()
+            .and_then(|a| a.iter().filter_map(Value::as_f64).reduce(f64::min))
+            .map_or("-".to_owned(), |t| format!("{t:.1}"))
+    };
+    let num = |x: &Value| x.as_f64().map_or("-".to_owned(), |t| format!("{t:.4}"));
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## t-SNE: {} class-balanced MIT-BIH windows, {} features, 2 threads\n",
+        v["n"], v["dim"]
+    )?;
+    writeln!(s, "{}\n", machine())?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench tsne --tsne-python /path/to/venv/bin/python   # runs wonhee-tsne's examples/compare.rs; peer: docs/reference-scripts/tsne_opentsne.py\n```\n"
+    )?;
+    writeln!(
+        s,
+        "| implementation | time (s) | trustworthiness (k = 5) | 10-NN accuracy |"
+    )?;
+    writeln!(s, "|---|---|---|---|")?;
+    let o = &v["ours"];
+    writeln!(
+        s,
+        "| wonhee-tsne (Barnes-Hut, exact neighbours) | {} | {} | {} |",
+        secs(&o["seconds"]),
+        num(&o["trustworthiness_5"]),
+        num(&o["knn_accuracy_10"])
+    )?;
+    let p = &v["opentsne"];
+    if p.is_object() {
+        writeln!(
+            s,
+            "| openTSNE {} | {} | {} | {} |",
+            p["version"].as_str().unwrap_or("?"),
+            secs(&p["seconds"]),
+            num(&p["trustworthiness_5"]),
+            num(&p["knn_accuracy_10"])
+        )?;
+    } else {
+        writeln!(s, "| openTSNE | not run (no --tsne-python) | | |")?;
+    }
+    writeln!(
+        s,
+        "\nGoal: trustworthiness and 10-NN accuracy within 0.02 of openTSNE's, and no slower."
     )?;
     Ok(s)
 }

@@ -67,6 +67,9 @@ enum Cmd {
         /// it the Python peers are not run, and the tables say so.
         #[arg(long, env = "WONHEE_PYTHON")]
         python: Option<PathBuf>,
+        /// Python with openTSNE and scikit-learn for `tsne` (default: --python).
+        #[arg(long)]
+        tsne_python: Option<PathBuf>,
         /// MIT-BIH folder (as for `pipeline`).
         #[arg(long)]
         data: Option<PathBuf>,
@@ -123,6 +126,7 @@ fn main() -> Result<()> {
         Cmd::Bench {
             which,
             python,
+            tsne_python,
             data,
             dry_run,
         } => {
@@ -133,6 +137,7 @@ fn main() -> Result<()> {
                     root,
                     data,
                     python,
+                    tsne_python,
                     dry_run,
                 },
             )?;
