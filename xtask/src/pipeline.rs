@@ -54,35 +54,6 @@ fn find_data(root: &Path, explicit: Option<PathBuf>) -> Result<Option<PathBuf>> 
     Ok(None)
 }
 
-/// Checks every file listed in `dir/SHA256SUMS`; returns how many were verified.
-pub fn verify(dir: &Path) -> Result<usize> {
-    let sums_path = dir.join("SHA256SUMS");
-    let sums = std::fs::read_to_string(&sums_path)
-        .with_context(|| format!("{}: cannot read checksums", sums_path.display()))?;
-    let mut n = 0;
-    for (i, line) in sums.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (hash, name) = line
-            .split_once(char::is_whitespace)
-            .map(|(h, n)| (h, n.trim_start().trim_start_matches('*')))
-            .with_context(|| format!("{}:{}: malformed line", sums_path.display(), i + 1))?;
-        let file = dir.join(name);
-        let bytes =
-            std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
-        let got = hex(&Sha256::digest(&bytes));
-        if !got.eq_ignore_ascii_case(hash) {
-            bail!(
-                "{}: checksum mismatch (expected {hash}, got {got})",
-                file.display()
-            );
-        }
-        n += 1;
-    }
-    Ok(n)
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -211,7 +182,6 @@ impl Stages {
         let t = Instant::now();
         f().with_context(|| format!("stage `{name}` failed"))?;
         let seconds = t.elapsed().as_secs_f64();
-        std::fs::create_dir_all(&self.dir)?;
         crate::write_atomic(
             &stamp,
             serde_json::to_string_pretty(&json!({"key": key, "seconds": seconds}))?.as_bytes(),
@@ -276,8 +246,11 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
     std::fs::create_dir_all(&opt.out)
         .with_context(|| format!("{}: cannot create", opt.out.display()))?;
     let out = opt.out.canonicalize()?;
+    let stage_dir = out.join(".stages");
+    std::fs::create_dir_all(&stage_dir)
+        .with_context(|| format!("{}: cannot create", stage_dir.display()))?;
     let mut st = Stages {
-        dir: out.join(".stages"),
+        dir: stage_dir,
         done: Vec::new(),
         total: 2 + 3 * splits.len() + 2,
         n: 0,
@@ -326,8 +299,8 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
     // 2. Verify (always: it is what tells a changed file).
     st.n += 1;
     let t = Instant::now();
-    let n = verify(&data)?;
-    println!("[2/{}] verify: {n} files match SHA256SUMS", st.total);
+    println!("[2/{}] verify", st.total);
+    wonhee(&bin, &["verify".into(), s(&data)])?;
     st.done.push(Done {
         name: "verify".into(),
         seconds: t.elapsed().as_secs_f64(),
@@ -377,7 +350,6 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
                     std::fs::remove_dir_all(&run_dir)
                         .with_context(|| format!("{}: cannot remove", run_dir.display()))?;
                 }
-                std::fs::create_dir_all(st_dir(&started))?;
                 crate::write_atomic(&started, json!({"key": k_train}).to_string().as_bytes())?;
                 let mut a = vec![
                     "train".into(),
@@ -531,12 +503,6 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
         report.display()
     );
     Ok(report)
-}
-
-fn st_dir(stamp: &Path) -> PathBuf {
-    stamp
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// The run folder's final weights file: wonhee-train's `MODEL_FILE` (xtask does not link the

@@ -1,27 +1,11 @@
 //! The `wonhee` binary end to end, on the synthetic fixtures (and on MIT-BIH where marked).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use common::{fixtures, stderr_of, wonhee};
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(format!(
-        "{}/../../fixtures",
-        std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-    ))
-}
-
-fn wonhee() -> Command {
-    let mut c = Command::cargo_bin("wonhee").unwrap();
-    c.env_remove("RUST_LOG");
-    c
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use std::path::Path;
 
 fn read_parquet(path: &Path) -> polars::prelude::DataFrame {
     use polars::prelude::{ParquetReader, SerReader};

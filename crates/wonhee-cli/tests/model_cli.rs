@@ -2,28 +2,12 @@
 //! the synthetic fixtures with a tiny config, and their errors on bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
+use common::{fixtures, stderr_of, wonhee};
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-use assert_cmd::Command;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(format!(
-        "{}/../../fixtures",
-        std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-    ))
-}
-
-fn wonhee() -> Command {
-    let mut c = Command::cargo_bin("wonhee").unwrap();
-    c.env_remove("RUST_LOG");
-    c
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 const TINY: &str = r#"
 [model]

@@ -1,20 +1,12 @@
 //! `wonhee tsne` end to end: feature tables in and out, bad input, a prepared dataset.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
+use common::{stderr_of, wonhee};
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
-
-fn wonhee() -> Command {
-    let mut c = Command::cargo_bin("wonhee").unwrap();
-    c.env_remove("RUST_LOG");
-    c
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Header and rows of a CSV file.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {

@@ -651,42 +651,34 @@ impl WonHee {
 type Cleaned = (Tensor, Option<(Tensor, Tensor)>);
 
 /// Linear interpolation of each row of `x0` `[b, L]` between its observed points (`m == 0`),
-/// held flat before the first and after the last; all zero where a row has none. Reads only
-/// observed values. Computed on the host: it is O(b L) and carries no gradient.
+/// held flat before the first and after the last (`wonhee_signal::fill_nan_linear`); all zero
+/// where a row has none. Reads only observed values. Computed on the host: it is O(b L) and
+/// carries no gradient.
 fn linear_fill(x0: &Tensor, m: &Tensor) -> Result<Tensor> {
     let (b, l) = x0.dims2()?;
     let xs = x0.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let ms = m.to_dtype(DType::U8)?.flatten_all()?.to_vec1::<u8>()?;
     let mut out = vec![0f32; b * l];
     for r in 0..b {
-        let (x, mk, o) = (&xs[r * l..][..l], &ms[r * l..][..l], &mut out[r * l..][..l]);
-        interpolate_row(x, mk, o);
+        interpolate_row(&xs[r * l..][..l], &ms[r * l..][..l], &mut out[r * l..][..l]);
     }
     Ok(Tensor::from_vec(out, (b, l), x0.device())?)
 }
 
 fn interpolate_row(x: &[f32], missing: &[u8], out: &mut [f32]) {
-    out.fill(0.0);
-    let mut prev: Option<usize> = None;
-    for i in 0..x.len() {
-        if missing[i] != 0 {
-            continue;
-        }
-        out[i] = x[i];
-        match prev {
-            None => out[..i].fill(x[i]),
-            Some(j) if i > j + 1 => {
-                let step = (x[i] - x[j]) / (i - j) as f32;
-                for (k, o) in out[j + 1..i].iter_mut().enumerate() {
-                    *o = x[j] + step * (k + 1) as f32;
-                }
+    let mut row: Vec<f64> = x
+        .iter()
+        .zip(missing)
+        .map(|(&v, &m)| if m != 0 { f64::NAN } else { f64::from(v) })
+        .collect();
+    match wonhee_signal::fill_nan_linear(&mut row) {
+        Ok(_) => {
+            for (o, v) in out.iter_mut().zip(&row) {
+                *o = *v as f32;
             }
-            _ => {}
         }
-        prev = Some(i);
-    }
-    if let Some(j) = prev {
-        out[j + 1..].fill(x[j]);
+        // No observed point: nothing to interpolate from.
+        Err(_) => out.fill(0.0),
     }
 }
 

@@ -129,10 +129,8 @@ pub fn run(args: Args) -> Result<()> {
             } else {
                 SideArg::All
             });
-            let mut t = sample_windows(dir, per_class, args.stride, side, args.seed)?;
-            if let Some(run) = &args.run {
-                embed_table(&mut t, dir, run, &args.device)?;
-            }
+            let embed = args.run.as_deref().map(|r| (r, args.device.as_str()));
+            let t = sample_windows(dir, per_class, args.stride, side, args.seed, embed)?;
             (t, dir.clone())
         }
         (None, None) => bail!("give --input FILE or --data DIR"),
@@ -401,13 +399,15 @@ fn read_parquet(path: &Path) -> Result<Table> {
 }
 
 /// The paper's Figure 2 input: a seeded class-balanced sample of a prepared dataset's windows,
-/// train-set scaler applied, every `stride`-th point.
+/// train-set scaler applied, every `stride`-th point; or, with `embed = Some((run, device))`,
+/// the run's [CLS] embeddings of the same windows.
 fn sample_windows(
     dir: &Path,
     per_class: usize,
     stride: usize,
     side: SideArg,
     seed: u64,
+    embed: Option<(&Path, &str)>,
 ) -> Result<Table> {
     if per_class == 0 {
         bail!("--per-class must be at least 1");
@@ -416,9 +416,6 @@ fn sample_windows(
         bail!("--stride must be at least 1");
     }
     let ds = Dataset::open(dir)?;
-    let scaler = ds
-        .scaler(None)
-        .with_context(|| format!("{}: train-set scaler", dir.display()))?;
     let pool: Vec<usize> = match side {
         SideArg::All => (0..ds.len()).collect(),
         SideArg::Train => ds.indices(Side::Train),
@@ -432,14 +429,23 @@ fn sample_windows(
         .into_iter()
         .map(|t| pool[t])
         .collect();
-    let len = ds.window_len();
-    let names: Vec<String> = (0..len).step_by(stride).map(|o| format!("p{o}")).collect();
-    let mut values = Vec::with_capacity(idx.len() * names.len());
-    let mut buf = vec![0f32; len];
-    for &i in &idx {
-        scale_into(ds.window(i), &scaler, &mut buf);
-        values.extend(buf.iter().step_by(stride));
-    }
+    let (names, values) = match embed {
+        Some((run, device)) => embed_features(&ds, dir, &idx, run, device)?,
+        None => {
+            let scaler = ds
+                .scaler(None)
+                .with_context(|| format!("{}: train-set scaler", dir.display()))?;
+            let len = ds.window_len();
+            let names: Vec<String> = (0..len).step_by(stride).map(|o| format!("p{o}")).collect();
+            let mut values = Vec::with_capacity(idx.len() * names.len());
+            let mut buf = vec![0f32; len];
+            for &i in &idx {
+                scale_into(ds.window(i), &scaler, &mut buf);
+                values.extend(buf.iter().step_by(stride));
+            }
+            (names, values)
+        }
+    };
     let classes = ds.class_names();
     let label = idx
         .iter()
@@ -463,35 +469,21 @@ fn sample_windows(
     })
 }
 
-/// Replaces the features of a `--data` sample by the run's [CLS] embeddings of the same
-/// windows (full windows, scaled with the run's training-side scaler).
-fn embed_table(t: &mut Table, dir: &Path, run_dir: &Path, device: &str) -> Result<()> {
+/// The run's [CLS] embeddings (`d` features, named `e0..`) of windows `idx` of `ds` (full
+/// windows, scaled with the run's training-side scaler).
+fn embed_features(
+    ds: &Dataset,
+    dir: &Path,
+    idx: &[usize],
+    run_dir: &Path,
+    device: &str,
+) -> Result<(Vec<String>, Vec<f32>)> {
     let device = wonhee_model::device::parse_device(device)?;
     let run = wonhee_train::Run::open(run_dir, &device)?;
-    let ds = Dataset::open(dir)?;
-    wonhee_train::check_dataset(&run, &ds)?;
+    wonhee_train::check_dataset(&run, ds)?;
     let scaler = ds
         .scaler(run.config.train.fold)
         .with_context(|| format!("{}: train-set scaler", dir.display()))?;
-    let (records, samples) = match (&t.record, &t.sample) {
-        (Some(r), Some(s)) => (r, s),
-        _ => bail!("--run needs a --data sample"),
-    };
-    // Map (record, sample) back to window indices.
-    let mut at = std::collections::HashMap::new();
-    for i in 0..ds.len() {
-        let rec = &ds.records()[usize::from(ds.window_records()[i])];
-        at.insert((rec.as_str(), ds.samples()[i]), i);
-    }
-    let idx: Vec<usize> = records
-        .iter()
-        .zip(samples)
-        .map(|(r, s)| {
-            at.get(&(r.as_str(), *s))
-                .copied()
-                .with_context(|| format!("{}: window {r}:{s} vanished", dir.display()))
-        })
-        .collect::<Result<_>>()?;
     let len = ds.window_len();
     let d = run.config.model.d_model;
     let mut values = Vec::with_capacity(idx.len() * d);
@@ -504,12 +496,9 @@ fn embed_table(t: &mut Table, dir: &Path, run_dir: &Path, device: &str) -> Resul
             x.extend_from_slice(&buf);
         }
         let x = candle_core::Tensor::from_vec(x, (chunk.len(), len), &device)?;
-        let e = run.model.embed(&x)?;
-        values.extend(e.flatten_all()?.to_vec1::<f32>()?);
+        values.extend(run.model.embed(&x)?.flatten_all()?.to_vec1::<f32>()?);
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    t.names = (0..d).map(|j| format!("e{j}")).collect();
-    t.values = values;
-    Ok(())
+    Ok(((0..d).map(|j| format!("e{j}")).collect(), values))
 }
