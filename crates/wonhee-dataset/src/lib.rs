@@ -38,7 +38,7 @@ pub use error::{DatasetError, Result};
 pub use labels::ClassScheme;
 pub use prepare::{
     BeatTable, PrepareConfig, Prepared, RecordWindows, ResampleMethod, prepare, prepare_record,
-    read_record_list,
+    prepare_to, read_record_list,
 };
 pub use sampler::{RngState, Shuffler, WeightedSampler};
 pub use splits::{DS1, DS2, PACED, Side, SplitKind, record_sides, stratified_sides};

@@ -1,13 +1,15 @@
 //! Raw WFDB records -> per-record standardized 128 Hz signals and a beat-window index.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wonhee_signal::filter::{BandPass, remove_baseline};
-use wonhee_signal::{PolyphaseResampler, Scaler, fill_nan_linear, resample_fft, zscore};
-use wonhee_wfdb::Record;
+use wonhee_signal::{
+    PolyphaseResampler, Scaler, fill_nan_linear, integer_mean_std, resample_fft, zscore,
+};
+use wonhee_wfdb::{Annotations, ReadBuffers, Record, Signals};
 
 use crate::error::{DatasetError, Result};
 use crate::labels::ClassScheme;
@@ -83,6 +85,18 @@ pub struct BeatTable {
 }
 
 impl BeatTable {
+    /// An empty table with room for `n` beats.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            record: Vec::with_capacity(n),
+            centre: Vec::with_capacity(n),
+            sample: Vec::with_capacity(n),
+            code: Vec::with_capacity(n),
+            label: Vec::with_capacity(n),
+            side: Vec::with_capacity(n),
+        }
+    }
+
     /// Number of windows.
     pub fn len(&self) -> usize {
         self.centre.len()
@@ -155,20 +169,32 @@ fn div_round_even(num: i128, den: i128) -> i64 {
     q as i64
 }
 
-fn sha256_file(path: &Path) -> Result<InputFile> {
-    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
-    let hex: String = Sha256::digest(&bytes)
+/// Name, size and SHA-256 of an input file whose bytes are in hand.
+fn input_file(path: &Path, bytes: &[u8]) -> InputFile {
+    let hex: String = Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(InputFile {
+    InputFile {
         file: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         bytes: bytes.len() as u64,
         sha256: hex,
-    })
+    }
+}
+
+/// Per-thread memory of [`process_record`], kept between records: a fresh multi-megabyte
+/// buffer per record costs more in page faults and kernel page zeroing than the arithmetic
+/// done on it.
+#[derive(Default)]
+struct Scratch {
+    read: ReadBuffers,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 /// Reads the names in `dir/RECORDS`.
@@ -182,48 +208,25 @@ pub fn read_record_list(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Z-scores digital samples exactly (integer sums for mean and variance); `None` when an
-/// invalid sample is present or the signal is flat. Returns the standardized values, the mean
-/// and the population std, in ADC units.
-fn digital_zscore(d: &[i32], invalid: i32) -> Option<(Vec<f64>, f64, f64)> {
-    if d.is_empty() || d.contains(&invalid) {
-        return None;
-    }
-    let n = d.len() as i128;
-    let small = d.len() < (1 << 32) && d.iter().all(|&v| (-32768..=32768).contains(&v));
-    let (sum, sumsq) = if small {
-        // |v| <= 2^15, so v^2 <= 2^30 and n * v^2 < 2^62: i64 cannot overflow (and vectorises).
-        let (s, q) = d.iter().fold((0i64, 0i64), |(s, q), &v| {
-            let v = i64::from(v);
-            (s + v, q + v * v)
-        });
-        (i128::from(s), i128::from(q))
-    } else {
-        d.iter().fold((0i128, 0i128), |(s, q), &v| {
-            let v = i128::from(v);
-            (s + v, q + v * v)
-        })
-    };
-    // n * var = sumsq - sum^2 / n, computed exactly as (n * sumsq - sum^2) / n^2.
-    let num = n * sumsq - sum * sum;
-    if num <= 0 {
-        return None;
-    }
-    let mean = sum as f64 / n as f64;
-    let std = ((num as f64) / (n as f64 * n as f64)).sqrt();
-    let inv = 1.0 / std;
-    Some((
-        d.iter().map(|&v| (f64::from(v) - mean) * inv).collect(),
-        mean,
-        std,
-    ))
-}
-
 fn process_record(
     dir: &Path,
     name: &str,
     cfg: &PrepareConfig,
     keep_edge_beats: bool,
+) -> Result<RecordWindows> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => process_record_with(dir, name, cfg, keep_edge_beats, &mut s),
+        // Re-entered on this thread (cannot happen today): use fresh memory.
+        Err(_) => process_record_with(dir, name, cfg, keep_edge_beats, &mut Scratch::default()),
+    })
+}
+
+fn process_record_with(
+    dir: &Path,
+    name: &str,
+    cfg: &PrepareConfig,
+    keep_edge_beats: bool,
+    s: &mut Scratch,
 ) -> Result<RecordWindows> {
     let rec = Record::open(dir.join(name))?;
     let h = rec.header();
@@ -243,63 +246,110 @@ fn process_record(
         Some(i) => (i, true),
         None => (0, false),
     };
-    let sig = rec.read_selected(&[lead_index])?;
-    let spec = &sig.specs()[0];
-    let digital = sig.digital(0);
+    // Inputs in summary order: header, annotations, then the signal files read. Each file is
+    // read once; its checksum is taken from the bytes used.
+    let hea_bytes = std::fs::read(&hea).map_err(|e| DatasetError::io(&hea, e))?;
+    let mut inputs = vec![input_file(&hea, &hea_bytes)];
+    let mut signal_files = Vec::new();
+    let n_in = rec.read_selected_into(&[lead_index], &mut s.read, &mut |p, b| {
+        signal_files.push(input_file(p, b));
+    })?;
+    let spec = &h.signals[lead_index];
+    let digital = s.read.signal(0);
     let invalid = spec.format.invalid_value();
     let filters = cfg.remove_baseline || cfg.bandpass.is_some();
-    let (mut x, z, nan_filled) = match digital_zscore(digital, invalid) {
-        // Fast path: no invalid samples, no filters. The z-score of the physical values
-        // (d - baseline) / gain equals that of the digital values, whose mean and variance
-        // are computed exactly from integer sums.
-        Some((x, mean_d, std_d)) if !filters => {
-            let z = Scaler {
-                mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
-                std: std_d / spec.gain,
-            };
-            (x, z, 0)
-        }
-        _ => {
-            let mut x = sig.physical_f64(0);
-            let nan_filled = fill_nan_linear(&mut x)
-                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
-            if cfg.remove_baseline {
-                x = remove_baseline(&x, fs_in as f64);
-            }
-            if let Some([lo, hi]) = cfg.bandpass {
-                BandPass::new(lo, hi, fs_in as f64)
-                    .map_err(|e| DatasetError::Config(e.to_string()))?
-                    .apply(&mut x);
-            }
-            let z = zscore(&mut x)
-                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
-            (x, z, nan_filled)
-        }
+    let fast = if filters {
+        None
+    } else {
+        integer_mean_std(digital, Some(invalid))
     };
-    let n_in = digital.len();
-    drop(sig);
     let fs_out = cfg.fs as usize;
     let resampler =
         PolyphaseResampler::new(fs_out, fs_in).map_err(|e| DatasetError::Config(e.to_string()))?;
-    let n_out = resampler.output_len(x.len());
-    let y = match cfg.resample {
-        ResampleMethod::Poly => resampler.process(&x),
-        ResampleMethod::Fft => resample_fft(&x, n_out),
-    };
-    x.clear();
-    if y.len() < cfg.window {
+    let n_out = resampler.output_len(n_in);
+    if n_out < cfg.window {
         return Err(DatasetError::invalid(
             &hea,
             format!(
-                "record is {} samples long at {fs_out} Hz, shorter than one {}-sample window",
-                y.len(),
+                "record is {n_out} samples long at {fs_out} Hz, shorter than one {}-sample window",
                 cfg.window
             ),
         ));
     }
-    let signal: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    let mut signal = vec![0f32; n_out];
+    let (z, nan_filled) = match (fast, cfg.resample) {
+        // Fast path: no invalid samples, no filters, polyphase. The z-score of the physical
+        // values (d - baseline) / gain equals that of the digital values, whose mean and
+        // variance are computed exactly from integer sums; the z-scores are made on the fly
+        // inside the resampler, never stored.
+        (Some((mean_d, std_d)), ResampleMethod::Poly) => {
+            let inv = 1.0 / std_d;
+            resampler.process_with(
+                digital,
+                |v| (f64::from(v) - mean_d) * inv,
+                &mut signal,
+                |v| v as f32,
+            );
+            let z = Scaler {
+                mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
+                std: std_d / spec.gain,
+            };
+            (z, 0)
+        }
+        (fast, _) => {
+            let (x, z, nan_filled) = match fast {
+                Some((mean_d, std_d)) => {
+                    let inv = 1.0 / std_d;
+                    let x: Vec<f64> = digital
+                        .iter()
+                        .map(|&v| (f64::from(v) - mean_d) * inv)
+                        .collect();
+                    let z = Scaler {
+                        mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
+                        std: std_d / spec.gain,
+                    };
+                    (x, z, 0)
+                }
+                None => {
+                    let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
+                        .ok_or_else(|| DatasetError::invalid(&hea, "signal has no samples"))?;
+                    let mut x = sig.physical_f64(0);
+                    let nan_filled = fill_nan_linear(&mut x).map_err(|e| {
+                        DatasetError::invalid(&hea, format!("lead {lead_index}: {e}"))
+                    })?;
+                    if cfg.remove_baseline {
+                        x = remove_baseline(&x, fs_in as f64);
+                    }
+                    if let Some([lo, hi]) = cfg.bandpass {
+                        BandPass::new(lo, hi, fs_in as f64)
+                            .map_err(|e| DatasetError::Config(e.to_string()))?
+                            .apply(&mut x);
+                    }
+                    let z = zscore(&mut x).map_err(|e| {
+                        DatasetError::invalid(&hea, format!("lead {lead_index}: {e}"))
+                    })?;
+                    (x, z, nan_filled)
+                }
+            };
+            match cfg.resample {
+                ResampleMethod::Poly => {
+                    resampler.process_with(&x, |v| v, &mut signal, |v| v as f32);
+                }
+                ResampleMethod::Fft => {
+                    for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
+                        *o = v as f32;
+                    }
+                }
+            }
+            (z, nan_filled)
+        }
+    };
 
-    let ann = rec.annotations("atr")?;
+    let atr = rec.file_path("atr");
+    let atr_bytes = std::fs::read(&atr).map_err(|e| DatasetError::io(&atr, e))?;
+    inputs.push(input_file(&atr, &atr_bytes));
+    inputs.extend(signal_files);
+    let ann = Annotations::parse(&atr_bytes, &atr)?;
     let half = (cfg.window / 2) as i64;
     let n_classes = cfg.classes.len();
     let mut out = RecordWindows {
@@ -324,7 +374,7 @@ fn process_record(
         sample: Vec::new(),
         code: Vec::new(),
         label: Vec::new(),
-        inputs: Vec::new(),
+        inputs,
     };
     for a in &ann.annotations {
         let Some(label) = cfg.classes.label(a.symbol()) else {
@@ -345,16 +395,6 @@ fn process_record(
         out.code.push(a.code);
         out.label.push(label);
     }
-    let mut files: Vec<PathBuf> = vec![hea.clone(), rec.file_path("atr")];
-    for s in &h.signals {
-        let p = rec.dir().join(&s.file_name);
-        if !files.contains(&p) {
-            files.push(p);
-        }
-    }
-    for f in files {
-        out.inputs.push(sha256_file(&f)?);
-    }
     Ok(out)
 }
 
@@ -365,6 +405,76 @@ pub fn prepare(
     cfg: &PrepareConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared> {
+    let (signals, parts) = process_all(dir, names, cfg, progress)?;
+    let (records, beats, summary) = assemble(cfg, parts, &signals)?;
+    Ok(Prepared {
+        config: cfg.clone(),
+        records,
+        signals,
+        beats,
+        summary,
+    })
+}
+
+/// [`prepare`] then [`crate::write_dataset`], faster: the signals are written while the beat
+/// index, splits and scaler are assembled and written. `out` is written completely or not at
+/// all; an existing `out` is replaced only when `overwrite` is set (checked before any work).
+pub fn prepare_to(
+    dir: &Path,
+    names: &[String],
+    cfg: &PrepareConfig,
+    out: &Path,
+    materialize: bool,
+    overwrite: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Prepared> {
+    crate::store::check_out(out, overwrite)?;
+    let (signals, parts) = process_all(dir, names, cfg, progress)?;
+    let names: Vec<String> = parts.iter().map(|p| p.name.clone()).collect();
+    let t0 = std::time::Instant::now();
+    let p = crate::store::write_atomically(out, overwrite, |tmp| {
+        let (sig, rest) = rayon::join(
+            || crate::store::write_signals(&names, &signals, &tmp.join(crate::SIGNALS_FILE)),
+            || -> Result<_> {
+                let (records, beats, summary) = assemble(cfg, parts, &signals)?;
+                crate::store::write_beats(
+                    &records,
+                    &beats,
+                    &summary.classes,
+                    &tmp.join(crate::BEATS_FILE),
+                )?;
+                Ok((records, beats, summary))
+            },
+        );
+        sig?;
+        let (records, beats, summary) = rest?;
+        let p = Prepared {
+            config: cfg.clone(),
+            records,
+            signals,
+            beats,
+            summary,
+        };
+        if materialize {
+            crate::store::write_windows(
+                cfg.window,
+                &p.signals,
+                &p.beats,
+                &p.summary,
+                &tmp.join(crate::WINDOWS_FILE),
+            )?;
+        }
+        crate::store::write_summary(&p.summary, &tmp.join(crate::SUMMARY_FILE))?;
+        Ok(p)
+    })?;
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "dataset assembled and written"
+    );
+    Ok(p)
+}
+
+fn check_config(cfg: &PrepareConfig) -> Result<()> {
     if cfg.window < 2 || !cfg.window.is_multiple_of(2) {
         return Err(DatasetError::Config(format!(
             "window must be an even number >= 2 (got {})",
@@ -388,8 +498,20 @@ pub fn prepare(
             "record folds need 2..=64 folds (got {k})"
         )));
     }
+    Ok(())
+}
+
+/// Checks `cfg`, then processes every record in parallel; returns the signals and the rest of
+/// each record's results (with empty `signal`), in the order of `names`.
+fn process_all(
+    dir: &Path,
+    names: &[String],
+    cfg: &PrepareConfig,
+    progress: &(dyn Fn() + Sync),
+) -> Result<(Vec<Vec<f32>>, Vec<RecordWindows>)> {
+    check_config(cfg)?;
     let t0 = std::time::Instant::now();
-    let outs: Vec<RecordWindows> = names
+    let mut outs: Vec<RecordWindows> = names
         .par_iter()
         .map(|n| {
             let r = process_record(dir, n, cfg, false);
@@ -401,21 +523,31 @@ pub fn prepare(
         elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
         "records processed"
     );
-    let p = assemble(cfg, outs);
-    tracing::debug!(
-        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
-        "dataset assembled"
-    );
-    p
+    let signals = outs
+        .iter_mut()
+        .map(|o| std::mem::take(&mut o.signal))
+        .collect();
+    Ok((signals, outs))
 }
 
-fn assemble(cfg: &PrepareConfig, outs: Vec<RecordWindows>) -> Result<Prepared> {
+/// Splits, per-side counts, train-set scaler(s) and overlap: everything but the signals.
+fn assemble(
+    cfg: &PrepareConfig,
+    outs: Vec<RecordWindows>,
+    signals: &[Vec<f32>],
+) -> Result<(Vec<String>, BeatTable, Summary)> {
+    let t0 = std::time::Instant::now();
     let n_classes = cfg.classes.len();
     let names: Vec<String> = outs.iter().map(|o| o.name.clone()).collect();
     let rec_sides = record_sides(&cfg.split, &names, cfg.seed);
-    let mut beats = BeatTable::default();
+    let n_beats: usize = outs
+        .iter()
+        .zip(&rec_sides)
+        .filter(|(_, s)| s.is_some())
+        .map(|(o, _)| o.centre.len())
+        .sum();
+    let mut beats = BeatTable::with_capacity(n_beats);
     let mut records = Vec::with_capacity(outs.len());
-    let mut signals = Vec::with_capacity(outs.len());
     let mut inputs = Vec::new();
     for (ri, (o, side)) in outs.into_iter().zip(&rec_sides).enumerate() {
         let mut rs = o.summary;
@@ -430,7 +562,6 @@ fn assemble(cfg: &PrepareConfig, outs: Vec<RecordWindows>) -> Result<Prepared> {
             beats.side.extend(std::iter::repeat_n(*side, n));
         }
         records.push(rs);
-        signals.push(o.signal);
         inputs.extend(o.inputs);
     }
     if let SplitKind::Paper { test_fraction } = cfg.split {
@@ -470,7 +601,7 @@ fn assemble(cfg: &PrepareConfig, outs: Vec<RecordWindows>) -> Result<Prepared> {
     // window, counted once per window that covers it).
     let half = (cfg.window / 2) as i64;
     let scaler_for = |train: &dyn Fn(Side) -> bool| -> Result<Scaler> {
-        fit_window_scaler(&signals, &beats, half, train)
+        fit_window_scaler(signals, &beats, half, train)
     };
     let (scaler, fold_scalers) = match cfg.split {
         SplitKind::RecordFolds { k } => {
@@ -516,68 +647,102 @@ fn assemble(cfg: &PrepareConfig, outs: Vec<RecordWindows>) -> Result<Prepared> {
         overlap,
         inputs,
     };
-    Ok(Prepared {
-        config: cfg.clone(),
-        records: names,
-        signals,
-        beats,
-        summary,
-    })
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "dataset assembled"
+    );
+    Ok((names, beats, summary))
 }
 
 /// Mean and std over every point of every window selected by `train`, computed from coverage
 /// counts (a difference array per record) instead of touching each window's 640 points.
+/// Records are summed in parallel (two passes each: mean, then squared deviations, in f64)
+/// and combined in record order with Chan et al.'s pairwise update, so the result does not
+/// depend on the number of threads.
 fn fit_window_scaler(
     signals: &[Vec<f32>],
     beats: &BeatTable,
     half: i64,
     train: &dyn Fn(Side) -> bool,
 ) -> Result<Scaler> {
-    let mut cover: Vec<Vec<i32>> = signals.iter().map(|s| vec![0; s.len() + 1]).collect();
-    let mut any = false;
+    let mut centres: Vec<Vec<i64>> = vec![Vec::new(); signals.len()];
     for i in 0..beats.len() {
         if train(beats.side[i]) {
-            let c = &mut cover[usize::from(beats.record[i])];
-            c[(beats.centre[i] - half) as usize] += 1;
-            c[(beats.centre[i] + half) as usize] -= 1;
-            any = true;
+            centres[usize::from(beats.record[i])].push(beats.centre[i]);
         }
     }
-    if !any {
+    if centres.iter().all(Vec::is_empty) {
         return Err(DatasetError::Config(
             "the training side has no windows; cannot fit the scaler".into(),
         ));
     }
-    // Two passes (mean, then squared deviations) in f64.
-    let (mut w_sum, mut x_sum) = (0f64, 0f64);
-    for (s, c) in signals.iter().zip(&mut cover) {
-        let mut w = 0i32;
-        for (v, d) in s.iter().zip(c.iter_mut()) {
-            w += *d;
-            *d = w; // now the coverage itself
-            if w != 0 {
-                w_sum += f64::from(w);
-                x_sum += f64::from(w) * f64::from(*v);
+    // Per record: (total weight, weighted mean, weighted sum of squared deviations).
+    let parts: Vec<(f64, f64, f64)> = signals
+        .par_iter()
+        .zip(&centres)
+        .map_init(Vec::<i32>::new, |cover, (s, cs)| {
+            if cs.is_empty() {
+                return (0.0, 0.0, 0.0);
             }
-        }
-    }
-    let mean = x_sum / w_sum;
-    let mut ss = 0f64;
-    for (s, c) in signals.iter().zip(&cover) {
-        for (v, &w) in s.iter().zip(c) {
-            if w != 0 {
-                let d = f64::from(*v) - mean;
-                ss += f64::from(w) * d * d;
+            cover.clear();
+            cover.resize(s.len() + 1, 0);
+            for &c in cs {
+                cover[(c - half) as usize] += 1;
+                cover[(c + half) as usize] -= 1;
             }
+            // Coverage itself (prefix sum of the difference array), then branch-free sums with
+            // `L` independent accumulators (vectorizable; a fixed order, so deterministic).
+            let mut w = 0i32;
+            for d in cover.iter_mut() {
+                w += *d;
+                *d = w;
+            }
+            let n = s.len();
+            let (sc, cc) = (&s[..n], &cover[..n]);
+            let w_sum = cc.iter().map(|&w| i64::from(w)).sum::<i64>() as f64;
+            let mean = weighted_sum(sc, cc, |v| v) / w_sum;
+            let m2 = weighted_sum(sc, cc, |v| (v - mean) * (v - mean));
+            (w_sum, mean, m2)
+        })
+        .collect();
+    let (mut w, mut mean, mut m2) = (0f64, 0f64, 0f64);
+    for (wb, mb, m2b) in parts {
+        if wb == 0.0 {
+            continue;
         }
+        let n = w + wb;
+        let d = mb - mean;
+        mean += d * wb / n;
+        m2 += m2b + d * d * w * wb / n;
+        w = n;
     }
-    let std = (ss / w_sum).sqrt();
+    let std = (m2 / w).sqrt();
     if std.is_nan() || std <= 0.0 {
         return Err(DatasetError::Config(
             "training windows have zero spread".into(),
         ));
     }
     Ok(Scaler { mean, std })
+}
+
+/// `sum_i w[i] * f(v[i])` with 8 independent accumulators (vectorizable; a fixed order, so
+/// deterministic).
+fn weighted_sum(v: &[f32], w: &[i32], f: impl Fn(f64) -> f64) -> f64 {
+    const L: usize = 8;
+    let mut acc = [0f64; L];
+    let (cv, cw) = (v.chunks_exact(L), w.chunks_exact(L));
+    let tail: f64 = cv
+        .remainder()
+        .iter()
+        .zip(cw.remainder())
+        .map(|(&x, &k)| f64::from(k) * f(f64::from(x)))
+        .sum();
+    for (xs, ks) in cv.zip(cw) {
+        for j in 0..L {
+            acc[j] += f64::from(ks[j]) * f(f64::from(xs[j]));
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// For every non-training window: does a training window of the same record share points with

@@ -16,7 +16,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use wonhee_signal::Scaler;
 
 use crate::error::{DatasetError, Result};
-use crate::prepare::Prepared;
+use crate::prepare::{BeatTable, Prepared};
 use crate::splits::Side;
 use crate::summary::{FORMAT_VERSION, Summary};
 
@@ -37,12 +37,60 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
 /// folder beside `out`, which is renamed to `out` at the end. An existing `out` is replaced only
 /// when `overwrite` is set.
 pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: bool) -> Result<()> {
+    check_out(out, overwrite)?;
+    let t0 = std::time::Instant::now();
+    write_atomically(out, overwrite, |dir| {
+        // The signals (most of the bytes) and the rest are written at the same time.
+        let (sig, rest) = rayon::join(
+            || write_signals(&p.records, &p.signals, &dir.join(SIGNALS_FILE)),
+            || {
+                write_beats(
+                    &p.records,
+                    &p.beats,
+                    &p.summary.classes,
+                    &dir.join(BEATS_FILE),
+                )
+            },
+        );
+        sig?;
+        rest?;
+        if materialize {
+            write_windows(
+                p.config.window,
+                &p.signals,
+                &p.beats,
+                &p.summary,
+                &dir.join(WINDOWS_FILE),
+            )?;
+        }
+        write_summary(&p.summary, &dir.join(SUMMARY_FILE))
+    })?;
+    tracing::debug!(
+        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
+        "dataset written"
+    );
+    Ok(())
+}
+
+/// Refuses an existing `out` unless `overwrite`.
+pub(crate) fn check_out(out: &Path, overwrite: bool) -> Result<()> {
     if out.exists() && !overwrite {
         return Err(DatasetError::invalid(
             out,
             "already exists (pass --force to replace it)",
         ));
     }
+    Ok(())
+}
+
+/// Runs `write` on a fresh temporary folder beside `out`, then renames it to `out` (replacing
+/// an existing `out` when `overwrite`); on any error the temporary folder is removed.
+pub(crate) fn write_atomically<T>(
+    out: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    check_out(out, overwrite)?;
     let parent = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -52,27 +100,49 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
         .prefix(".wonhee-prepare-")
         .tempdir_in(&parent)
         .map_err(|e| DatasetError::io(&parent, e))?;
-    let dir = tmp.path();
-    let t0 = std::time::Instant::now();
+    let value = write(tmp.path())?;
+    // Move into place.
+    let tmp_path = tmp.keep();
+    if out.exists() {
+        let old = parent.join(format!(
+            ".wonhee-old-{}",
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(out, &old).map_err(|e| DatasetError::io(out, e))?;
+        std::fs::rename(&tmp_path, out).map_err(|e| DatasetError::io(out, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else if let Err(e) = std::fs::rename(&tmp_path, out) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(DatasetError::io(out, e));
+    }
+    Ok(value)
+}
 
-    // Signals: one tensor per record.
-    let views: Vec<(String, TensorView<'_>)> = p
-        .records
+/// Writes one f32 tensor per record, named by record.
+pub(crate) fn write_signals(records: &[String], signals: &[Vec<f32>], path: &Path) -> Result<()> {
+    let views: Vec<(String, TensorView<'_>)> = records
         .iter()
-        .zip(&p.signals)
+        .zip(signals)
         .map(|(name, s)| {
             TensorView::new(Dtype::F32, vec![s.len()], f32_bytes(s))
                 .map(|v| (name.clone(), v))
-                .map_err(|e| DatasetError::invalid(dir.join(SIGNALS_FILE), e.to_string()))
+                .map_err(|e| DatasetError::invalid(path, e.to_string()))
         })
         .collect::<Result<_>>()?;
-    let sig_path = dir.join(SIGNALS_FILE);
-    safetensors::serialize_to_file(views, None, &sig_path)
-        .map_err(|e| DatasetError::invalid(&sig_path, e.to_string()))?;
+    safetensors::serialize_to_file(views, None, path)
+        .map_err(|e| DatasetError::invalid(path, e.to_string()))
+}
 
-    // Beat index.
-    let b = &p.beats;
-    let names = p.summary.classes.clone();
+/// Writes the beat index as parquet.
+pub(crate) fn write_beats(
+    records: &[String],
+    b: &BeatTable,
+    class_names: &[String],
+    path: &Path,
+) -> Result<()> {
     let mut df = DataFrame::new(
         b.len(),
         vec![
@@ -80,7 +150,7 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
                 "record".into(),
                 b.record
                     .iter()
-                    .map(|&r| p.records[usize::from(r)].as_str())
+                    .map(|&r| records[usize::from(r)].as_str())
                     .collect::<Vec<_>>(),
             ),
             Column::new("centre".into(), b.centre.clone()),
@@ -100,7 +170,7 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
                 "class_name".into(),
                 b.label
                     .iter()
-                    .map(|&l| names[usize::from(l)].as_str())
+                    .map(|&l| class_names[usize::from(l)].as_str())
                     .collect::<Vec<_>>(),
             ),
             Column::new(
@@ -122,68 +192,43 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
             ),
         ],
     )
-    .map_err(|e| DatasetError::invalid(dir.join(BEATS_FILE), e.to_string()))?;
-    let beats_path = dir.join(BEATS_FILE);
-    let f = std::fs::File::create(&beats_path).map_err(|e| DatasetError::io(&beats_path, e))?;
+    .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
+    let f = std::fs::File::create(path).map_err(|e| DatasetError::io(path, e))?;
     ParquetWriter::new(f)
         .finish(&mut df)
-        .map_err(|e| DatasetError::invalid(&beats_path, e.to_string()))?;
-
-    tracing::debug!(
-        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
-        "signals and index written"
-    );
-    if materialize {
-        write_windows(p, &dir.join(WINDOWS_FILE))?;
-    }
-
-    let json =
-        serde_json::to_vec_pretty(&p.summary).map_err(|e| DatasetError::Config(e.to_string()))?;
-    let sum_path = dir.join(SUMMARY_FILE);
-    std::fs::write(&sum_path, json).map_err(|e| DatasetError::io(&sum_path, e))?;
-
-    tracing::debug!(
-        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
-        "summary written"
-    );
-    // Move into place.
-    let tmp_path = tmp.keep();
-    if out.exists() {
-        let old = parent.join(format!(
-            ".wonhee-old-{}",
-            out.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(out, &old).map_err(|e| DatasetError::io(out, e))?;
-        std::fs::rename(&tmp_path, out).map_err(|e| DatasetError::io(out, e))?;
-        let _ = std::fs::remove_dir_all(&old);
-    } else if let Err(e) = std::fs::rename(&tmp_path, out) {
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        return Err(DatasetError::io(out, e));
-    }
+        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
     Ok(())
 }
 
+/// Writes `summary.json`.
+pub(crate) fn write_summary(summary: &Summary, path: &Path) -> Result<()> {
+    let json =
+        serde_json::to_vec_pretty(summary).map_err(|e| DatasetError::Config(e.to_string()))?;
+    std::fs::write(path, json).map_err(|e| DatasetError::io(path, e))
+}
+
 /// Writes every window, train-scaled, as one `[N, L]` f32 tensor with labels and sides.
-fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
-    let l = p.config.window;
+pub(crate) fn write_windows(
+    l: usize,
+    signals: &[Vec<f32>],
+    beats: &BeatTable,
+    summary: &Summary,
+    path: &Path,
+) -> Result<()> {
     let half = (l / 2) as i64;
-    let scaler = p.summary.scaler.unwrap_or(Scaler {
+    let scaler = summary.scaler.unwrap_or(Scaler {
         mean: 0.0,
         std: 1.0,
     });
-    let n = p.beats.len();
+    let n = beats.len();
     let mut windows = vec![0f32; n * l];
     for (i, w) in windows.chunks_exact_mut(l).enumerate() {
-        let s = &p.signals[usize::from(p.beats.record[i])];
-        let start = (p.beats.centre[i] - half) as usize;
+        let s = &signals[usize::from(beats.record[i])];
+        let start = (beats.centre[i] - half) as usize;
         scale_into(&s[start..start + l], &scaler, w);
     }
-    let labels: Vec<i64> = p.beats.label.iter().map(|&x| i64::from(x)).collect();
-    let sides: Vec<u8> = p
-        .beats
+    let labels: Vec<i64> = beats.label.iter().map(|&x| i64::from(x)).collect();
+    let sides: Vec<u8> = beats
         .side
         .iter()
         .map(|s| match s {
@@ -208,7 +253,7 @@ fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
         ),
     ];
     let meta: HashMap<String, String> = [
-        ("classes".to_owned(), p.summary.classes.join(",")),
+        ("classes".to_owned(), summary.classes.join(",")),
         (
             "split_codes".to_owned(),
             "0=train,1=test,2+k=fold k".to_owned(),

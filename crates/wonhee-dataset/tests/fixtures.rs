@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use wonhee_dataset::{
     ClassScheme, Dataset, DatasetError, PrepareConfig, ResampleMethod, Side, SplitKind,
-    WeightedSampler, prepare, read_record_list, write_dataset,
+    WeightedSampler, prepare, prepare_to, read_record_list, write_dataset,
 };
 
 fn fixtures(sub: &str) -> PathBuf {
@@ -300,4 +300,85 @@ fn bad_input_is_a_clear_error() {
     let e = Dataset::open(&out).err().unwrap().to_string();
     assert!(e.contains("summary.json"), "{e}");
     assert!(Dataset::open(Path::new("/nonexistent")).is_err());
+}
+
+#[test]
+fn prepare_to_writes_what_prepare_and_write_dataset_write() {
+    let dir = fixtures("synth");
+    let names = read_record_list(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for split in [
+        SplitKind::Paper { test_fraction: 0.2 },
+        SplitKind::RecordFolds { k: 2 },
+    ] {
+        let cfg = PrepareConfig {
+            split,
+            ..PrepareConfig::default()
+        };
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        let p = prepare(&dir, &names, &cfg, &|| ()).unwrap();
+        write_dataset(&p, &a, false, true).unwrap();
+        let q = prepare_to(&dir, &names, &cfg, &b, false, true, &|| ()).unwrap();
+        assert_eq!(p.signals, q.signals);
+        assert_eq!(p.beats.centre, q.beats.centre);
+        let (da, db) = (Dataset::open(&a).unwrap(), Dataset::open(&b).unwrap());
+        assert_eq!(da.records(), db.records());
+        for r in 0..da.records().len() {
+            assert_eq!(da.record_signal(r), db.record_signal(r));
+            assert_eq!(db.record_signal(r), q.signals[r].as_slice());
+        }
+        assert_eq!(da.labels(), db.labels());
+        assert_eq!(da.sides(), db.sides());
+        assert_eq!(
+            std::fs::read(a.join("beats.parquet")).unwrap(),
+            std::fs::read(b.join("beats.parquet")).unwrap()
+        );
+        assert_eq!(
+            std::fs::read(a.join("summary.json")).unwrap(),
+            std::fs::read(b.join("summary.json")).unwrap()
+        );
+    }
+    // Refuses an existing folder without overwrite, before any work.
+    let e = prepare_to(
+        &dir,
+        &names,
+        &PrepareConfig::default(),
+        &tmp.path().join("a"),
+        false,
+        false,
+        &|| (),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    // A bad record: an error naming it, and nothing left behind.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), bad.join(f.file_name())).unwrap();
+    }
+    let dat = bad.join("s102.dat");
+    let bytes = std::fs::read(&dat).unwrap();
+    std::fs::write(&dat, &bytes[..999]).unwrap();
+    let out = tmp.path().join("never");
+    let e = prepare_to(
+        &bad,
+        &names,
+        &PrepareConfig::default(),
+        &out,
+        false,
+        false,
+        &|| (),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("s102.dat"), "{e}");
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|f| f.ok())
+        .filter(|f| f.file_name().to_string_lossy().starts_with(".wonhee"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -2,7 +2,7 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wonhee_signal::{PolyphaseResampler, resample_fft, zscore};
+use wonhee_signal::{PolyphaseResampler, integer_mean_std, resample_fft, zscore};
 
 fn signal(n: usize) -> Vec<f64> {
     (0..n)
@@ -18,6 +18,37 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("resample_poly_16_45", |b| {
         b.iter(|| r.process_into(&x, &mut out))
+    });
+    // The `wonhee prepare` path: 12-bit digital samples -> z-score -> resample -> f32, with the
+    // z-scores made on the fly (no f64 copy of the record), against converting first.
+    let d: Vec<i32> = x.iter().map(|&v| (v * 500.0) as i32).collect();
+    let (mean, std) = integer_mean_std(&d, None).unwrap_or((0.0, 1.0));
+    let inv = 1.0 / std;
+    let mut out32 = vec![0f32; out.len()];
+    g.bench_function("digital_to_f32_fused", |b| {
+        b.iter(|| {
+            r.process_with(
+                &d,
+                |v| (f64::from(v) - mean) * inv,
+                &mut out32,
+                |v| v as f32,
+            )
+        })
+    });
+    let mut xz = vec![0f64; d.len()];
+    g.bench_function("digital_to_f32_converted_first", |b| {
+        b.iter(|| {
+            for (o, &v) in xz.iter_mut().zip(&d) {
+                *o = (f64::from(v) - mean) * inv;
+            }
+            r.process_into(&xz, &mut out);
+            for (o, &v) in out32.iter_mut().zip(&out) {
+                *o = v as f32;
+            }
+        })
+    });
+    g.bench_function("integer_mean_std", |b| {
+        b.iter(|| integer_mean_std(&d, None))
     });
     g.bench_function("resample_fft", |b| b.iter(|| resample_fft(&x, out.len())));
     g.bench_function("zscore", |b| {

@@ -15,7 +15,8 @@
 //!   (Kaiser-windowed FIR, beta 5, zero padding, output length `ceil(n * up / down)`); agrees
 //!   with scipy to ~1e-15 (tests keep scipy's numbers).
 //! - [`resample_fft`]: `scipy.signal.resample` (the original WonHEE code's choice), on rustfft.
-//! - [`zscore`], [`Scaler`], [`Accumulator`]: per-record z-score and a scaler fitted on training
+//! - [`zscore`], [`integer_mean_std`], [`Scaler`], [`Accumulator`]: per-record z-score (exact for
+//!   integer samples) and a scaler fitted on training
 //!   data only.
 //! - [`filter`]: optional baseline-wander removal and band-pass filtering (off by default).
 //!
@@ -26,7 +27,7 @@ mod resample;
 mod standardize;
 
 pub use resample::{PolyphaseResampler, firwin_kaiser, kaiser, resample_fft, resample_poly};
-pub use standardize::{Accumulator, Scaler, fill_nan_linear, zscore};
+pub use standardize::{Accumulator, Scaler, fill_nan_linear, integer_mean_std, zscore};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -176,6 +176,69 @@ pub fn fill_nan_linear(values: &mut [f64]) -> Result<usize, SignalError> {
     Ok(filled)
 }
 
+/// Exact mean and population standard deviation of integer samples (e.g. a WFDB signal's
+/// digital values), from integer sums: `None` when `x` is empty, flat, or holds `invalid`.
+///
+/// One pass, vectorized for the CPU at hand; the sums are exact, so the result is the
+/// correctly rounded mean and (up to one rounding in the square root) std.
+pub fn integer_mean_std(x: &[i32], invalid: Option<i32>) -> Option<(f64, f64)> {
+    let (sum, sumsq) = pulp::Arch::new().dispatch(IntSums { x, invalid })?;
+    let n = x.len() as i128;
+    // n * var = sumsq - sum^2 / n, computed exactly as (n * sumsq - sum^2) / n^2.
+    let num = n.checked_mul(sumsq)?.checked_sub(sum.checked_mul(sum)?)?;
+    if n == 0 || num <= 0 {
+        return None;
+    }
+    let mean = sum as f64 / n as f64;
+    let std = ((num as f64) / (n as f64 * n as f64)).sqrt();
+    Some((mean, std))
+}
+
+/// The sums of [`integer_mean_std`] as a `pulp` operation (compiled per instruction set).
+struct IntSums<'a> {
+    x: &'a [i32],
+    invalid: Option<i32>,
+}
+
+impl pulp::WithSimd for IntSums<'_> {
+    type Output = Option<(i128, i128)>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
+        // Blocks of 2^16 samples: while every |v| <= 2^23, the block's i64 sums cannot
+        // overflow (2^16 * 2^46 = 2^62); blocks with larger values are summed in i128.
+        let invalid = self.invalid;
+        let (mut sum, mut sumsq) = (0i128, 0i128);
+        for block in self.x.chunks(1 << 16) {
+            let (mut s, mut q, mut bad, mut big) = (0i64, 0i64, 0u8, 0u8);
+            let inv = invalid.unwrap_or(0);
+            for &v in block {
+                bad |= u8::from(v == inv);
+                big |= u8::from((v as u32).wrapping_add(1 << 23) > (1 << 24));
+                // Wrapping: with huge values the i64 sums may wrap; they are then discarded.
+                let w = i64::from(v);
+                s = s.wrapping_add(w);
+                q = q.wrapping_add(w.wrapping_mul(w));
+            }
+            if bad != 0 && invalid.is_some() {
+                return None;
+            }
+            if big != 0 {
+                let (s, q) = block.iter().fold((0i128, 0i128), |(s, q), &v| {
+                    let v = i128::from(v);
+                    (s + v, q + v * v)
+                });
+                sum += s;
+                sumsq += q;
+            } else {
+                sum += i128::from(s);
+                sumsq += i128::from(q);
+            }
+        }
+        Some((sum, sumsq))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +276,35 @@ mod tests {
         assert_eq!(fill_nan_linear(&mut x).unwrap(), 4);
         assert_eq!(x, vec![1.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
         assert!(fill_nan_linear(&mut [f64::NAN]).is_err());
+    }
+
+    #[test]
+    fn integer_mean_std_is_exact() {
+        let naive = |x: &[i32]| {
+            let n = x.len() as f64;
+            let m = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let var = x.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>() / n;
+            (m, var.sqrt())
+        };
+        let mut seed = 12345u64;
+        let mut rnd = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as i32
+        };
+        // Small values (12-bit), several blocks; and huge values (i128 path).
+        let small: Vec<i32> = (0..200_003).map(|_| rnd() % 4096 - 2048).collect();
+        let huge: Vec<i32> = (0..70_001).map(|_| rnd().wrapping_mul(3)).collect();
+        for x in [&small, &huge] {
+            let (m, s) = integer_mean_std(x, None).unwrap();
+            let (em, es) = naive(x);
+            assert!((m - em).abs() <= 1e-12 * es, "{m} vs {em}");
+            assert!((s - es).abs() <= 1e-12 * es, "{s} vs {es}");
+        }
+        assert_eq!(integer_mean_std(&[4, 4, 4], None), None);
+        assert_eq!(integer_mean_std(&[], None), None);
+        assert_eq!(integer_mean_std(&[1, -32768, 3], Some(-32768)), None);
+        assert_eq!(integer_mean_std(&[1, 3], Some(-32768)), Some((2.0, 1.0)));
     }
 }

@@ -10,45 +10,98 @@ use crate::header::Format;
 /// when `wanted[c]` (the others come back empty, never allocated).
 ///
 /// The caller has checked that `bytes` holds at least `format.bytes_for(n_frames * k)` bytes.
+#[cfg(test)]
 pub(crate) fn decode(
     format: Format,
     bytes: &[u8],
     n_frames: usize,
     wanted: &[bool],
 ) -> Vec<Vec<i32>> {
+    let mut chans = Vec::new();
+    decode_into(format, bytes, n_frames, wanted, &mut chans);
+    chans
+}
+
+/// [`decode`] into `chans`, reusing its vectors' capacity: `chans` ends with `k` vectors,
+/// the unwanted ones empty.
+pub(crate) fn decode_into(
+    format: Format,
+    bytes: &[u8],
+    n_frames: usize,
+    wanted: &[bool],
+    chans: &mut Vec<Vec<i32>>,
+) {
     let k = wanted.len();
-    let mut chans: Vec<Vec<i32>> = wanted
-        .iter()
-        .map(|&w| {
-            if w {
-                Vec::with_capacity(n_frames)
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
-    if k == 0 || n_frames == 0 {
-        return chans;
+    chans.resize_with(k, Vec::new);
+    for (c, &w) in chans.iter_mut().zip(wanted) {
+        c.clear();
+        if w {
+            c.reserve(n_frames);
+        }
     }
-    let n = n_frames * k;
+    if k == 0 || n_frames == 0 {
+        return;
+    }
+    pulp::Arch::new().dispatch(Decode {
+        format,
+        bytes,
+        n_frames,
+        wanted,
+        chans,
+    });
+}
+
+/// The decoders as a `pulp` operation: compiled once per instruction set, so the per-sample
+/// loops vectorize with the widest registers the CPU has.
+struct Decode<'a> {
+    format: Format,
+    bytes: &'a [u8],
+    n_frames: usize,
+    wanted: &'a [bool],
+    chans: &'a mut [Vec<i32>],
+}
+
+impl pulp::WithSimd for Decode<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        decode_any(
+            self.format,
+            self.bytes,
+            self.n_frames,
+            self.wanted,
+            self.chans,
+        );
+    }
+}
+
+#[inline(always)]
+fn decode_any(
+    format: Format,
+    bytes: &[u8],
+    n_frames: usize,
+    wanted: &[bool],
+    chans: &mut [Vec<i32>],
+) {
+    let n = n_frames * wanted.len();
     match format {
-        Format::F212 => decode_212(bytes, n_frames, wanted, &mut chans),
-        Format::F16 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+        Format::F212 => decode_212(bytes, n_frames, wanted, chans),
+        Format::F16 => fixed::<2>(bytes, n, wanted, chans, |b| {
             i32::from(i16::from_le_bytes(b))
         }),
-        Format::F61 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+        Format::F61 => fixed::<2>(bytes, n, wanted, chans, |b| {
             i32::from(i16::from_be_bytes(b))
         }),
-        Format::F160 => fixed::<2>(bytes, n, wanted, &mut chans, |b| {
+        Format::F160 => fixed::<2>(bytes, n, wanted, chans, |b| {
             i32::from(u16::from_le_bytes(b)) - 32768
         }),
-        Format::F80 => fixed::<1>(bytes, n, wanted, &mut chans, |b| i32::from(b[0]) - 128),
-        Format::F24 => fixed::<3>(bytes, n, wanted, &mut chans, |b| {
+        Format::F80 => fixed::<1>(bytes, n, wanted, chans, |b| i32::from(b[0]) - 128),
+        Format::F24 => fixed::<3>(bytes, n, wanted, chans, |b| {
             (i32::from_le_bytes([0, b[0], b[1], b[2]])) >> 8
         }),
-        Format::F32 => fixed::<4>(bytes, n, wanted, &mut chans, i32::from_le_bytes),
+        Format::F32 => fixed::<4>(bytes, n, wanted, chans, i32::from_le_bytes),
     }
-    chans
 }
 
 #[inline]
@@ -66,14 +119,28 @@ fn hi12(t: &[u8]) -> i32 {
     sext12(u32::from(t[2]) | ((u32::from(t[1]) & 0xF0) << 4))
 }
 
+#[inline(always)]
 fn decode_212(bytes: &[u8], n_frames: usize, wanted: &[bool], chans: &mut [Vec<i32>]) {
     let k = wanted.len();
     let n = n_frames * k;
     let pairs = n / 2;
     let body = &bytes[..pairs * 3];
     match (k, wanted) {
-        (2, [true, false]) => chans[0].extend(body.chunks_exact(3).map(lo12)),
-        (2, [false, true]) => chans[1].extend(body.chunks_exact(3).map(hi12)),
+        // One of two signals: sized first, then written by index (vectorizes).
+        (2, [true, false]) => {
+            let c = &mut chans[0];
+            c.resize(pairs, 0);
+            for (t, a) in body.chunks_exact(3).zip(c.iter_mut()) {
+                *a = lo12(t);
+            }
+        }
+        (2, [false, true]) => {
+            let c = &mut chans[1];
+            c.resize(pairs, 0);
+            for (t, a) in body.chunks_exact(3).zip(c.iter_mut()) {
+                *a = hi12(t);
+            }
+        }
         (_, w) if !w.contains(&true) => {}
         (1, _) => {
             let c = &mut chans[0];
@@ -120,6 +187,7 @@ fn decode_212(bytes: &[u8], n_frames: usize, wanted: &[bool], chans: &mut [Vec<i
     }
 }
 
+#[inline(always)]
 fn fixed<const W: usize>(
     bytes: &[u8],
     n: usize,

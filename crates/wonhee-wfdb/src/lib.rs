@@ -45,4 +45,4 @@ pub mod write;
 pub use annotation::{Annotation, Annotations, MAX_CODE, code_symbol, symbol_code};
 pub use error::{Result, WfdbError};
 pub use header::{DEFAULT_FS, DEFAULT_GAIN, Format, Header, SignalSpec};
-pub use record::{Record, Signals, split_record_path};
+pub use record::{ReadBuffers, Record, Signals, split_record_path};

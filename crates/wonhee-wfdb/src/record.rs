@@ -92,6 +92,32 @@ impl Record {
         Annotations::read_file(&self.file_path(annotator), annotator)
     }
 
+    /// Samples per signal: the header's length, or (where the header gives none) as many
+    /// whole frames as the first signal's file holds, from its size. Reads no samples.
+    pub fn n_samples(&self) -> Result<usize> {
+        if let Some(n) = self.header.sig_len.filter(|&n| n > 0) {
+            return usize::try_from(n).map_err(|_| {
+                WfdbError::invalid(&self.header_path, "record too long for this platform")
+            });
+        }
+        let Some(spec) = self.header.signals.first() else {
+            return Ok(0);
+        };
+        let path = self.dir.join(&spec.file_name);
+        let len = std::fs::metadata(&path)
+            .map_err(|e| WfdbError::io(&path, e))?
+            .len();
+        let k = self
+            .header
+            .signals
+            .iter()
+            .filter(|s| s.file_name == spec.file_name)
+            .count() as u64;
+        let n = spec.format.samples_in(len.saturating_sub(spec.byte_offset)) / k.max(1);
+        usize::try_from(n)
+            .map_err(|_| WfdbError::invalid(&path, "record too long for this platform"))
+    }
+
     /// Reads every signal.
     pub fn read_signals(&self) -> Result<Signals> {
         let all: Vec<usize> = (0..self.header.n_sig()).collect();
@@ -100,6 +126,30 @@ impl Record {
 
     /// Reads the signals with the given indices, in the given order.
     pub fn read_selected(&self, selected: &[usize]) -> Result<Signals> {
+        let mut buf = ReadBuffers::default();
+        let n_samples = self.read_selected_into(selected, &mut buf, &mut |_, _| {})?;
+        Ok(Signals {
+            specs: selected
+                .iter()
+                .map(|&i| self.header.signals[i].clone())
+                .collect(),
+            fs: self.header.fs,
+            n_samples,
+            digital: std::mem::take(&mut buf.digital),
+        })
+    }
+
+    /// [`Record::read_selected`] through reusable buffers: afterwards `buf.signal(slot)` holds
+    /// the samples of `selected[slot]`, and the number of samples per signal is returned.
+    /// `on_file` sees the bytes of each signal file read (once per file), e.g. to hash them
+    /// without reading the file again. Reading many records through one [`ReadBuffers`]
+    /// allocates nothing once it has grown to the largest record.
+    pub fn read_selected_into(
+        &self,
+        selected: &[usize],
+        buf: &mut ReadBuffers,
+        on_file: &mut dyn FnMut(&Path, &[u8]),
+    ) -> Result<usize> {
         let sigs = &self.header.signals;
         for (slot, &i) in selected.iter().enumerate() {
             if selected[..slot].contains(&i) {
@@ -116,7 +166,8 @@ impl Record {
             }
         }
         // Group the selected signals by file; each file is read and decoded once.
-        let mut out: Vec<Option<Vec<i32>>> = vec![None; selected.len()];
+        buf.digital.resize_with(selected.len(), Vec::new);
+        buf.digital.iter_mut().for_each(Vec::clear);
         let mut n_samples: Option<usize> = None;
         let mut files: Vec<&str> = Vec::new();
         for &i in selected {
@@ -142,9 +193,17 @@ impl Record {
                     format!("skew in {file}"),
                 ));
             }
-            let bytes = std::fs::read(&path).map_err(|e| WfdbError::io(&path, e))?;
+            read_into(&path, &mut buf.bytes)?;
+            on_file(&path, &buf.bytes);
             let wanted: Vec<bool> = in_file.iter().map(|j| selected.contains(j)).collect();
-            let (chans, n) = decode_file(&bytes, &path, spec, &wanted, self.header.sig_len)?;
+            let n = decode_file(
+                &buf.bytes,
+                &path,
+                spec,
+                &wanted,
+                self.header.sig_len,
+                &mut buf.chans,
+            )?;
             match n_samples {
                 None => n_samples = Some(n),
                 Some(m) if m != n => {
@@ -155,36 +214,59 @@ impl Record {
                 }
                 Some(_) => {}
             }
-            for ((c, &j), &w) in chans.iter().zip(&in_file).zip(&wanted) {
+            for ((c, &j), &w) in buf.chans.iter().zip(&in_file).zip(&wanted) {
                 if w {
                     verify_checksum(&sigs[j], c, &path, j);
                 }
             }
-            let mut chans: Vec<Option<Vec<i32>>> = chans.into_iter().map(Some).collect();
             for (slot, &i) in selected.iter().enumerate() {
                 if let Some(pos) = in_file.iter().position(|&j| j == i) {
-                    out[slot] = chans[pos].take();
+                    std::mem::swap(&mut buf.digital[slot], &mut buf.chans[pos]);
                 }
             }
         }
-        let digital: Vec<Vec<i32>> = out.into_iter().map(Option::unwrap_or_default).collect();
-        Ok(Signals {
-            specs: selected.iter().map(|&i| sigs[i].clone()).collect(),
-            fs: self.header.fs,
-            n_samples: n_samples.unwrap_or(0),
-            digital,
-        })
+        Ok(n_samples.unwrap_or(0))
     }
 }
 
-/// Checks a signal's length against the file size and decodes every signal of the file.
+/// Reusable memory for [`Record::read_selected_into`]: the file buffer and the decoded
+/// samples.
+#[derive(Clone, Debug, Default)]
+pub struct ReadBuffers {
+    bytes: Vec<u8>,
+    chans: Vec<Vec<i32>>,
+    digital: Vec<Vec<i32>>,
+}
+
+impl ReadBuffers {
+    /// Digital samples of the `slot`-th selected signal of the last read (empty if none).
+    pub fn signal(&self, slot: usize) -> &[i32] {
+        self.digital.get(slot).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Reads a whole file into `buf`, reusing its capacity.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<()> {
+    use std::io::Read;
+    buf.clear();
+    let mut f = std::fs::File::open(path).map_err(|e| WfdbError::io(path, e))?;
+    if let Ok(m) = f.metadata() {
+        buf.reserve(usize::try_from(m.len()).unwrap_or(0));
+    }
+    f.read_to_end(buf).map_err(|e| WfdbError::io(path, e))?;
+    Ok(())
+}
+
+/// Checks a signal's length against the file size and decodes every wanted signal of the
+/// file into `chans`; returns the number of frames.
 fn decode_file(
     bytes: &[u8],
     path: &Path,
     spec: &SignalSpec,
     wanted: &[bool],
     sig_len: Option<u64>,
-) -> Result<(Vec<Vec<i32>>, usize)> {
+    chans: &mut Vec<Vec<i32>>,
+) -> Result<usize> {
     let k = wanted.len();
     let fmt = spec.format;
     let len = bytes.len() as u64;
@@ -222,7 +304,8 @@ fn decode_file(
     let n_frames = usize::try_from(n_frames)
         .map_err(|_| WfdbError::invalid(path, "record too long for this platform"))?;
     let body = &bytes[offset as usize..];
-    Ok((format::decode(fmt, body, n_frames, wanted), n_frames))
+    format::decode_into(fmt, body, n_frames, wanted, chans);
+    Ok(n_frames)
 }
 
 fn verify_checksum(spec: &SignalSpec, samples: &[i32], path: &Path, index: usize) {

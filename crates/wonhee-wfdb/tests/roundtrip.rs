@@ -59,6 +59,63 @@ fn record_round_trip_212_and_16() {
 }
 
 #[test]
+fn reused_buffers_read_what_fresh_ones_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut buf = wonhee_wfdb::ReadBuffers::default();
+    // Large record first, then a smaller one and a different format through the same buffers:
+    // stale samples of the earlier read must not survive.
+    for (name, fmt, n) in [
+        ("a", Format::F212, 5001),
+        ("b", Format::F16, 777),
+        ("c", Format::F212, 3),
+    ] {
+        let sigs = two_signals(n);
+        write_record(dir.path(), name, 360.0, fmt, &sigs, &[]).unwrap();
+        let rec = Record::open(dir.path().join(name)).unwrap();
+        for sel in [vec![0usize], vec![1], vec![1, 0]] {
+            let mut seen = Vec::new();
+            assert_eq!(rec.n_samples().unwrap(), n);
+            let got = rec
+                .read_selected_into(&sel, &mut buf, &mut |p, b| {
+                    seen.push((p.to_path_buf(), b.to_vec()))
+                })
+                .unwrap();
+            assert_eq!(got, n);
+            for (slot, &i) in sel.iter().enumerate() {
+                assert_eq!(
+                    buf.signal(slot),
+                    sigs[i].samples.as_slice(),
+                    "{name} {sel:?}"
+                );
+            }
+            // The callback saw the signal file, byte for byte, once.
+            assert_eq!(seen.len(), 1);
+            assert_eq!(seen[0].1, std::fs::read(&seen[0].0).unwrap());
+            assert_eq!(seen[0].0, dir.path().join(format!("{name}.dat")));
+        }
+    }
+    assert!(buf.signal(5).is_empty());
+}
+
+#[test]
+fn length_comes_from_the_file_when_the_header_omits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (fmt, n) in [(Format::F212, 1001), (Format::F16, 1000)] {
+        write_record(dir.path(), "r", 360.0, fmt, &two_signals(n), &[]).unwrap();
+        let hea = dir.path().join("r.hea");
+        let text = std::fs::read_to_string(&hea).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let first: Vec<&str> = lines[0].split_whitespace().take(3).collect();
+        lines[0] = first.join(" ");
+        std::fs::write(&hea, lines.join("\n") + "\n").unwrap();
+        let rec = Record::open(&hea).unwrap();
+        assert_eq!(rec.header().sig_len, None);
+        assert_eq!(rec.n_samples().unwrap(), n, "{fmt:?}");
+        assert_eq!(rec.read_signals().unwrap().n_samples(), n, "{fmt:?}");
+    }
+}
+
+#[test]
 fn invalid_marker_is_nan() {
     let dir = tempfile::tempdir().unwrap();
     let mut sigs = two_signals(10);

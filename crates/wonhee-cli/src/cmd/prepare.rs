@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 use wonhee_dataset::{
-    ClassScheme, PrepareConfig, ResampleMethod, SplitKind, prepare, read_record_list, write_dataset,
+    ClassScheme, PrepareConfig, ResampleMethod, SplitKind, prepare_to, read_record_list,
 };
 
 /// Split protocols.
@@ -117,9 +117,16 @@ pub fn run(args: Args) -> Result<()> {
     };
     let t0 = Instant::now();
     let bar = crate::cmd::progress(names.len() as u64, "preparing records");
-    let prepared = prepare(&args.data, &names, &cfg, &|| bar.inc(1))?;
+    let prepared = prepare_to(
+        &args.data,
+        &names,
+        &cfg,
+        &args.out,
+        args.materialize,
+        args.force,
+        &|| bar.inc(1),
+    )?;
     bar.finish_and_clear();
-    write_dataset(&prepared, &args.out, args.materialize, args.force)?;
     let s = &prepared.summary;
     let sides: Vec<String> = s
         .splits
