@@ -243,6 +243,21 @@ fn wfdb(opt: &Options) -> Result<String> {
     Ok(s)
 }
 
+/// Runs `wonhee prepare --data DATA --out OUT` (paper split).
+fn wonhee_prepare(wonhee: &Path, data: &Path, out: &Path) -> Result<()> {
+    let status = Command::new(wonhee)
+        .arg("prepare")
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .status()?;
+    if !status.success() {
+        bail!("wonhee prepare failed");
+    }
+    Ok(())
+}
+
 fn prepare(opt: &Options) -> Result<String> {
     const ROUNDS: usize = 5;
     let wonhee = cargo::build_wonhee(&opt.root, false)?;
@@ -255,16 +270,7 @@ fn prepare(opt: &Options) -> Result<String> {
     for i in 0..ROUNDS {
         let out = tmp.path().join(format!("prep{i}"));
         let t = Instant::now();
-        let status = Command::new(&wonhee)
-            .arg("prepare")
-            .arg("--data")
-            .arg(&opt.data)
-            .arg("--out")
-            .arg(&out)
-            .status()?;
-        if !status.success() {
-            bail!("wonhee prepare failed");
-        }
+        wonhee_prepare(&wonhee, &opt.data, &out)?;
         times.push(t.elapsed().as_secs_f64());
         if let Some(v) = python_peer(
             opt,
@@ -424,16 +430,7 @@ fn tsne(opt: &Options) -> Result<String> {
     let wonhee = cargo::build_wonhee(&opt.root, false)?;
     let tmp = tempfile::tempdir()?;
     let prep = tmp.path().join("prep");
-    let status = Command::new(&wonhee)
-        .arg("prepare")
-        .arg("--data")
-        .arg(&opt.data)
-        .arg("--out")
-        .arg(&prep)
-        .status()?;
-    if !status.success() {
-        bail!("wonhee prepare failed");
-    }
+    wonhee_prepare(&wonhee, &opt.data, &prep)?;
     let mut cmd = Command::new(cargo::cargo());
     cmd.current_dir(&opt.root)
         .args(["run", "--release", "-q", "-p", "wonhee-tsne"])

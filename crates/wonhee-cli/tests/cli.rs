@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixtures, stderr_of, wonhee};
+use common::{fixtures, prepare_synth, stderr_of, wonhee};
 
 use std::path::Path;
 
@@ -265,12 +265,7 @@ fn bad_input_gives_one_line_errors_and_no_output() {
 fn prepare_on_fixtures_and_its_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("prep");
-    wonhee()
-        .arg("prepare")
-        .arg("--data")
-        .arg(fixtures().join("synth"))
-        .arg("--out")
-        .arg(&out)
+    prepare_synth(&out)
         .args(["--seed", "3", "--materialize"])
         .assert()
         .success();
@@ -304,21 +299,9 @@ fn prepare_on_fixtures_and_its_errors() {
         ]
     );
     // Exists: refused without --force, replaced with it.
-    let o = wonhee()
-        .arg("prepare")
-        .arg("--data")
-        .arg(fixtures().join("synth"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = prepare_synth(&out).output().unwrap();
     assert!(!o.status.success() && stderr_of(&o).contains("already exists"));
-    wonhee()
-        .arg("prepare")
-        .arg("--data")
-        .arg(fixtures().join("synth"))
-        .arg("--out")
-        .arg(&out)
+    prepare_synth(&out)
         .args([
             "--force",
             "--split",
@@ -351,12 +334,7 @@ fn prepare_on_fixtures_and_its_errors() {
         1,
         "no temporary folders left"
     );
-    let o = wonhee()
-        .arg("prepare")
-        .arg("--data")
-        .arg(fixtures().join("synth"))
-        .arg("--out")
-        .arg(&bad)
+    let o = prepare_synth(&bad)
         .args(["--classes", "4"])
         .output()
         .unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fixtures, stderr_of, wonhee};
+use common::{csv_column, fixtures, prepare_synth, stderr_of, wonhee};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -35,14 +35,7 @@ fn trained() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
         let (data, run) = (tmp.path().join("prep"), tmp.path().join("run"));
         let config = tmp.path().join("tiny.toml");
         std::fs::write(&config, TINY).unwrap();
-        wonhee()
-            .arg("prepare")
-            .arg("--data")
-            .arg(fixtures().join("synth"))
-            .arg("--out")
-            .arg(&data)
-            .assert()
-            .success();
+        prepare_synth(&data).assert().success();
         wonhee()
             .arg("train")
             .arg("--config")
@@ -55,14 +48,6 @@ fn trained() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
             .success();
         (tmp, data, run)
     })
-}
-
-fn csv_column(path: &Path, name: &str) -> Vec<String> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let at = r.headers().unwrap().iter().position(|h| h == name).unwrap();
-    r.records()
-        .map(|rec| rec.unwrap().get(at).unwrap().to_owned())
-        .collect()
 }
 
 #[test]

@@ -3,21 +3,10 @@
 
 mod common;
 
-use common::{stderr_of, wonhee};
+use common::{prepare_synth, read_csv, stderr_of, wonhee};
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// Header and rows of a CSV file.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
-    let rows = r
-        .records()
-        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
-        .collect();
-    (header, rows)
-}
 
 /// Three separated blobs of 40 points in 6-D, labelled `a`, `b`, `c`, label in the middle.
 fn blobs_csv(dir: &Path) -> (PathBuf, Vec<String>) {
@@ -293,18 +282,7 @@ fn bad_input_names_the_file_and_place() {
 fn class_balanced_windows_of_a_prepared_dataset() {
     let tmp = tempfile::tempdir().unwrap();
     let prep = tmp.path().join("prep");
-    wonhee()
-        .arg("prepare")
-        .arg("--data")
-        .arg(format!(
-            "{}/../../fixtures/synth",
-            std::env::var("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-        ))
-        .arg("--out")
-        .arg(&prep)
-        .assert()
-        .success();
+    prepare_synth(&prep).assert().success();
     let out = tmp.path().join("fig2.csv");
     let feats = tmp.path().join("fig2-features.parquet");
     let per_class = 25;

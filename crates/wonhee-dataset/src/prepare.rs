@@ -191,6 +191,10 @@ fn input_file(path: &Path, bytes: &[u8]) -> InputFile {
 #[derive(Default)]
 struct Scratch {
     read: ReadBuffers,
+    /// The z-scored lead at the record's rate.
+    x: Vec<f64>,
+    /// The resampled lead.
+    y: Vec<f64>,
 }
 
 thread_local! {
@@ -276,73 +280,51 @@ fn process_record_with(
             ),
         ));
     }
-    let mut signal = vec![0f32; n_out];
-    let (z, nan_filled) = match (fast, cfg.resample) {
-        // Fast path: no invalid samples, no filters, polyphase. The z-score of the physical
-        // values (d - baseline) / gain equals that of the digital values, whose mean and
-        // variance are computed exactly from integer sums; the z-scores are made on the fly
-        // inside the resampler, never stored.
-        (Some((mean_d, std_d)), ResampleMethod::Poly) => {
+    // The z-scored lead, in `s.x`. Fast path (no invalid samples, no filters): the z-score of
+    // the physical values (d - baseline) / gain equals that of the digital values, whose mean
+    // and variance are computed exactly from integer sums.
+    let (z, nan_filled) = match fast {
+        Some((mean_d, std_d)) => {
             let inv = 1.0 / std_d;
-            resampler.process_with(
-                digital,
-                |v| (f64::from(v) - mean_d) * inv,
-                &mut signal,
-                |v| v as f32,
-            );
+            s.x.clear();
+            s.x.extend(digital.iter().map(|&v| (f64::from(v) - mean_d) * inv));
             let z = Scaler {
                 mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
                 std: std_d / spec.gain,
             };
             (z, 0)
         }
-        (fast, _) => {
-            let (x, z, nan_filled) = match fast {
-                Some((mean_d, std_d)) => {
-                    let inv = 1.0 / std_d;
-                    let x: Vec<f64> = digital
-                        .iter()
-                        .map(|&v| (f64::from(v) - mean_d) * inv)
-                        .collect();
-                    let z = Scaler {
-                        mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
-                        std: std_d / spec.gain,
-                    };
-                    (x, z, 0)
-                }
-                None => {
-                    let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
-                        .ok_or_else(|| DatasetError::invalid(&hea, "signal has no samples"))?;
-                    let mut x = sig.physical_f64(0);
-                    let nan_filled = fill_nan_linear(&mut x).map_err(|e| {
-                        DatasetError::invalid(&hea, format!("lead {lead_index}: {e}"))
-                    })?;
-                    if cfg.remove_baseline {
-                        x = remove_baseline(&x, fs_in as f64);
-                    }
-                    if let Some([lo, hi]) = cfg.bandpass {
-                        BandPass::new(lo, hi, fs_in as f64)
-                            .map_err(|e| DatasetError::Config(e.to_string()))?
-                            .apply(&mut x);
-                    }
-                    let z = zscore(&mut x).map_err(|e| {
-                        DatasetError::invalid(&hea, format!("lead {lead_index}: {e}"))
-                    })?;
-                    (x, z, nan_filled)
-                }
-            };
-            match cfg.resample {
-                ResampleMethod::Poly => {
-                    resampler.process_with(&x, |v| v, &mut signal, |v| v as f32);
-                }
-                ResampleMethod::Fft => {
-                    for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
-                        *o = v as f32;
-                    }
-                }
+        None => {
+            let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
+                .ok_or_else(|| DatasetError::invalid(&hea, "signal has no samples"))?;
+            let mut x = sig.physical_f64(0);
+            let nan_filled = fill_nan_linear(&mut x)
+                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
+            if cfg.remove_baseline {
+                x = remove_baseline(&x, fs_in as f64);
             }
+            if let Some([lo, hi]) = cfg.bandpass {
+                BandPass::new(lo, hi, fs_in as f64)
+                    .map_err(|e| DatasetError::Config(e.to_string()))?
+                    .apply(&mut x);
+            }
+            let z = zscore(&mut x)
+                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
+            s.x = x;
             (z, nan_filled)
         }
+    };
+    let signal: Vec<f32> = match cfg.resample {
+        ResampleMethod::Poly => {
+            s.y.clear();
+            s.y.resize(n_out, 0.0);
+            resampler.process_into(&s.x, &mut s.y);
+            s.y.iter().map(|&v| v as f32).collect()
+        }
+        ResampleMethod::Fft => resample_fft(&s.x, n_out)
+            .iter()
+            .map(|&v| v as f32)
+            .collect(),
     };
 
     let atr = rec.file_path("atr");
@@ -430,11 +412,10 @@ pub fn prepare_to(
 ) -> Result<Prepared> {
     crate::store::check_out(out, overwrite)?;
     let (signals, parts) = process_all(dir, names, cfg, progress)?;
-    let names: Vec<String> = parts.iter().map(|p| p.name.clone()).collect();
     let t0 = std::time::Instant::now();
     let p = crate::store::write_atomically(out, overwrite, |tmp| {
         let (sig, rest) = rayon::join(
-            || crate::store::write_signals(&names, &signals, &tmp.join(crate::SIGNALS_FILE)),
+            || crate::store::write_signals(names, &signals, &tmp.join(crate::SIGNALS_FILE)),
             || -> Result<_> {
                 let (records, beats, summary) = assemble(cfg, parts, &signals)?;
                 crate::store::write_beats(
@@ -455,16 +436,7 @@ pub fn prepare_to(
             beats,
             summary,
         };
-        if materialize {
-            crate::store::write_windows(
-                cfg.window,
-                &p.signals,
-                &p.beats,
-                &p.summary,
-                &tmp.join(crate::WINDOWS_FILE),
-            )?;
-        }
-        crate::store::write_summary(&p.summary, &tmp.join(crate::SUMMARY_FILE))?;
+        crate::store::write_windows_and_summary(&p, tmp, materialize)?;
         Ok(p)
     })?;
     tracing::debug!(

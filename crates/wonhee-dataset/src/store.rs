@@ -37,7 +37,6 @@ fn f32_bytes(v: &[f32]) -> &[u8] {
 /// folder beside `out`, which is renamed to `out` at the end. An existing `out` is replaced only
 /// when `overwrite` is set.
 pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: bool) -> Result<()> {
-    check_out(out, overwrite)?;
     let t0 = std::time::Instant::now();
     write_atomically(out, overwrite, |dir| {
         // The signals (most of the bytes) and the rest are written at the same time.
@@ -54,16 +53,7 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
         );
         sig?;
         rest?;
-        if materialize {
-            write_windows(
-                p.config.window,
-                &p.signals,
-                &p.beats,
-                &p.summary,
-                &dir.join(WINDOWS_FILE),
-            )?;
-        }
-        write_summary(&p.summary, &dir.join(SUMMARY_FILE))
+        write_windows_and_summary(p, dir, materialize)
     })?;
     tracing::debug!(
         elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
@@ -200,21 +190,21 @@ pub(crate) fn write_beats(
     Ok(())
 }
 
-/// Writes `summary.json`.
-pub(crate) fn write_summary(summary: &Summary, path: &Path) -> Result<()> {
+/// Writes the window tensor (only when `materialize`), then `summary.json`: the last files of
+/// a dataset folder.
+pub(crate) fn write_windows_and_summary(p: &Prepared, dir: &Path, materialize: bool) -> Result<()> {
+    if materialize {
+        write_windows(p, &dir.join(WINDOWS_FILE))?;
+    }
+    let path = dir.join(SUMMARY_FILE);
     let json =
-        serde_json::to_vec_pretty(summary).map_err(|e| DatasetError::Config(e.to_string()))?;
-    std::fs::write(path, json).map_err(|e| DatasetError::io(path, e))
+        serde_json::to_vec_pretty(&p.summary).map_err(|e| DatasetError::Config(e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| DatasetError::io(&path, e))
 }
 
 /// Writes every window, train-scaled, as one `[N, L]` f32 tensor with labels and sides.
-pub(crate) fn write_windows(
-    l: usize,
-    signals: &[Vec<f32>],
-    beats: &BeatTable,
-    summary: &Summary,
-    path: &Path,
-) -> Result<()> {
+fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
+    let (l, signals, beats, summary) = (p.config.window, &p.signals, &p.beats, &p.summary);
     let half = (l / 2) as i64;
     let scaler = summary.scaler.unwrap_or(Scaler {
         mean: 0.0,

@@ -157,118 +157,62 @@ impl PolyphaseResampler {
     /// runtime dispatch); the arithmetic order is fixed by the code, so every CPU gives the same
     /// bits.
     pub fn process_into(&self, x: &[f64], out: &mut [f64]) {
-        self.process_with(x, |v| v, out, |v| v);
-    }
-
-    /// Resamples `load(x[i])` into `store(y[m])`: converts the input (e.g. digital samples to
-    /// z-scores) and the output (e.g. to `f32`) on the fly, so no converted copy of the whole
-    /// signal is ever made. `load` must be a pure function of its argument. Gives the same
-    /// values as converting first and calling [`PolyphaseResampler::process_into`].
-    pub fn process_with<T: Copy, O>(
-        &self,
-        x: &[T],
-        load: impl Fn(T) -> f64,
-        out: &mut [O],
-        store: impl Fn(f64) -> O,
-    ) {
-        pulp::Arch::new().dispatch(Run {
-            r: self,
-            x,
-            load,
-            out,
-            store,
-        });
-    }
-
-    /// Output `m` meets inputs `x[n0 - taps + 1 ..= n0]` with phase `p`: returns `(p, n0)`.
-    fn phase_of(&self, m: usize) -> (usize, usize) {
-        let k = (m + self.n_pre_remove) * self.down;
-        (k % self.up, k / self.up)
+        pulp::Arch::new().dispatch(Run { r: self, x, out });
     }
 
     #[inline(always)]
-    fn run<S: pulp::Simd, T: Copy, O>(
-        &self,
-        simd: S,
-        x: &[T],
-        load: &impl Fn(T) -> f64,
-        out: &mut [O],
-        store: &impl Fn(f64) -> O,
-    ) {
+    fn run<S: pulp::Simd>(&self, simd: S, x: &[f64], out: &mut [f64]) {
         if self.up == 1 && self.down == 1 {
-            for (o, &v) in out.iter_mut().zip(x) {
-                *o = store(load(v));
-            }
+            let n = x.len().min(out.len());
+            out[..n].copy_from_slice(&x[..n]);
             return;
         }
         let n_out = self.output_len(x.len()).min(out.len());
         let taps = self.taps;
         let n_in = x.len() as isize;
-        let (dq, dr) = (self.down / self.up, self.down % self.up);
-        // Outputs go in blocks; each block's inputs are converted once into a small buffer
-        // (kept in L1/L2), zero-padded where they fall outside the signal, so every output is
-        // one full-length dot product with no edge cases.
-        let mut buf: Vec<f64> = Vec::with_capacity(BLOCK * self.down / self.up + taps + 2);
-        let mut m0 = 0;
-        while m0 < n_out {
-            let m1 = (m0 + BLOCK).min(n_out);
-            let (mut p, n0_first) = self.phase_of(m0);
-            let first = n0_first as isize - taps as isize + 1;
-            let last = self.phase_of(m1 - 1).1 as isize;
-            buf.clear();
-            if first >= 0 && last < n_in {
-                buf.extend(x[first as usize..=last as usize].iter().map(|&v| load(v)));
+        for (m, o) in out[..n_out].iter_mut().enumerate() {
+            let k = (m + self.n_pre_remove) * self.down;
+            let (p, n0) = (k % self.up, (k / self.up) as isize);
+            let g = &self.phases[p * taps..(p + 1) * taps];
+            // Inputs x[n0 - taps + 1 ..= n0] meet the reversed phase filter.
+            let start = n0 - taps as isize + 1;
+            *o = if start >= 0 && n0 < n_in {
+                dot_simd(simd, g, &x[start as usize..=n0 as usize])
             } else {
-                buf.extend((first..=last).map(|i| {
-                    if (0..n_in).contains(&i) {
-                        load(x[i as usize])
-                    } else {
-                        0.0
-                    }
-                }));
-            }
-            let mut s = 0usize; // buf index of the first input of output m
-            for o in &mut out[m0..m1] {
-                let g = &self.phases[p * taps..(p + 1) * taps];
-                *o = store(dot_simd(simd, g, &buf[s..s + taps]));
-                p += dr;
-                s += dq;
-                if p >= self.up {
-                    p -= self.up;
-                    s += 1;
+                let lo = start.max(0);
+                let hi = n0.min(n_in - 1);
+                if lo > hi {
+                    0.0
+                } else {
+                    let off = (lo - start) as usize;
+                    let len = (hi - lo + 1) as usize;
+                    dot(&g[off..off + len], &x[lo as usize..=hi as usize])
                 }
-            }
-            m0 = m1;
+            };
         }
     }
 }
 
-/// Outputs per block of [`PolyphaseResampler::process_with`].
-const BLOCK: usize = 1024;
-
 /// The resampling loop as a `pulp` operation, so it is compiled once per instruction set
 /// (a closure would not inherit the target features).
-struct Run<'a, T, L, O, St> {
+struct Run<'a> {
     r: &'a PolyphaseResampler,
-    x: &'a [T],
-    load: L,
-    out: &'a mut [O],
-    store: St,
+    x: &'a [f64],
+    out: &'a mut [f64],
 }
 
-impl<T: Copy, L: Fn(T) -> f64, O, St: Fn(f64) -> O> pulp::WithSimd for Run<'_, T, L, O, St> {
+impl pulp::WithSimd for Run<'_> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        self.r.run(simd, self.x, &self.load, self.out, &self.store);
+        self.r.run(simd, self.x, self.out);
     }
 }
 
 /// [`dot`] with explicit vectors: `LANES / F64_LANES` vector accumulators hold exactly the
-/// `LANES` partial sums of the scalar version (separate multiply and add in both: an FMA's longer
-/// latency would lengthen the accumulator chains), so both give the
-/// same bits. `a` and `b` have the same length, a multiple of `LANES`.
+/// `LANES` partial sums of the scalar version, so both give the same bits. `a` and `b` have the
+/// same length, a multiple of `LANES`.
 #[inline(always)]
 fn dot_simd<S: pulp::Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
     let lanes = S::F64_LANES;
@@ -289,46 +233,29 @@ fn dot_simd<S: pulp::Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
             acc[j] = simd.add_f64s(acc[j], simd.mul_f64s(ca[j], cb[j]));
         }
     }
-    // The first levels of `reduce`'s pairwise tree in whole vectors (lane i + lane i + w is
-    // vector j + vector j + w / lanes: the same additions in the same order), the rest in
-    // scalars.
-    let mut w = nv;
-    while w > 1 {
-        w /= 2;
-        for j in 0..w {
-            acc[j] = simd.add_f64s(acc[j], acc[j + w]);
-        }
-    }
     let mut flat = [0.0f64; LANES];
-    flat[..lanes].copy_from_slice(bytemuck::cast_slice(&acc[..1]));
-    reduce_n(&mut flat[..lanes]) + 0.0
+    flat.copy_from_slice(bytemuck::cast_slice(&acc[..nv]));
+    reduce(flat, 0.0)
 }
 
-/// The pairwise tree of [`reduce`] over `acc.len()` (a power of two) partial sums.
+/// The fixed pairwise reduction of `LANES` partial sums, then `tail`.
 #[inline(always)]
-fn reduce_n(acc: &mut [f64]) -> f64 {
-    let mut w = acc.len();
+fn reduce(mut acc: [f64; LANES], tail: f64) -> f64 {
+    let mut w = LANES;
     while w > 1 {
         w /= 2;
         for i in 0..w {
             acc[i] += acc[i + w];
         }
     }
-    acc[0]
-}
-
-/// The fixed pairwise reduction of `LANES` partial sums, then `tail`.
-#[inline(always)]
-fn reduce(mut acc: [f64; LANES], tail: f64) -> f64 {
-    reduce_n(&mut acc) + tail
+    acc[0] + tail
 }
 
 /// Width of the dot product's accumulator array.
 const LANES: usize = 16;
 
-/// Dot product with `LANES` independent accumulators (vectorisable without
-/// reassociation, so the result does not depend on the vector width), then a fixed pairwise
-/// reduction.
+/// Dot product with `LANES` independent accumulators (vectorisable without reassociation, so
+/// the result does not depend on the vector width), then a fixed pairwise reduction.
 #[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
@@ -417,51 +344,38 @@ mod tests {
     }
 
     #[test]
+    fn simd_and_scalar_dot_agree_bit_for_bit() {
+        let a: Vec<f64> = (0..64).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..64).map(|i| (i as f64 * 1.1).cos() * 1e3).collect();
+        let scalar = dot(&a, &b);
+        struct D<'a>(&'a [f64], &'a [f64]);
+        impl pulp::WithSimd for D<'_> {
+            type Output = f64;
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, simd: S) -> f64 {
+                dot_simd(simd, self.0, self.1)
+            }
+        }
+        assert_eq!(
+            pulp::Arch::new().dispatch(D(&a, &b)).to_bits(),
+            scalar.to_bits()
+        );
+    }
+
+    #[test]
     fn vector_and_scalar_paths_agree_bit_for_bit() {
         // The widest instruction set here against pulp's one-lane scalar backend: same bits,
-        // for both rate directions and lengths around the block sizes.
+        // for both rate directions, short signals (edges only) and long ones.
         for (up, down) in [(16, 45), (45, 16), (2, 3), (1, 7)] {
             let r = PolyphaseResampler::new(up, down).unwrap();
             for n in [1usize, 100, 5000, 17_003] {
                 let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 1e3).collect();
                 let fast = r.process(&x);
                 let mut scalar = vec![0.0; fast.len()];
-                r.run(pulp::Scalar::new(), &x, &|v| v, &mut scalar, &|v| v);
+                r.run(pulp::Scalar::new(), &x, &mut scalar);
                 for (m, (a, b)) in fast.iter().zip(&scalar).enumerate() {
                     assert_eq!(a.to_bits(), b.to_bits(), "{up}/{down} n {n} m {m}");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn converting_on_the_fly_matches_converting_first() {
-        let r = PolyphaseResampler::new(128, 360).unwrap();
-        // Several blocks, plus signals shorter than one filter and than one block.
-        for n in [5000usize, 3 * 1024 * 45 / 16 + 17, 40, 1] {
-            let d: Vec<i32> = (0..n).map(|i| ((i * 7919) % 2047) as i32 - 1024).collect();
-            let (mean, inv) = (3.5, 1.0 / 250.0);
-            let x: Vec<f64> = d.iter().map(|&v| (f64::from(v) - mean) * inv).collect();
-            let want = r.process(&x);
-            let mut got = vec![0f32; r.output_len(n)];
-            r.process_with(&d, |v| (f64::from(v) - mean) * inv, &mut got, |v| v as f32);
-            assert_eq!(got.len(), want.len());
-            for (g, w) in got.iter().zip(&want) {
-                assert_eq!(g.to_bits(), (*w as f32).to_bits(), "n = {n}");
-            }
-            // And a direct (unblocked, unpadded) evaluation of the definition agrees to
-            // rounding: the block edges and the zero padding change nothing.
-            let h = &r.phases;
-            for (m, w) in want.iter().enumerate().step_by(97) {
-                let (p, n0) = r.phase_of(m);
-                let mut e = 0.0;
-                for t in 0..r.taps {
-                    let i = n0 as isize - t as isize;
-                    if (0..n as isize).contains(&i) {
-                        e += h[p * r.taps + r.taps - 1 - t] * x[i as usize];
-                    }
-                }
-                assert!((e - w).abs() < 1e-12, "n = {n}, m = {m}: {e} vs {w}");
             }
         }
     }

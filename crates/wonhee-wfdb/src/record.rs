@@ -92,32 +92,6 @@ impl Record {
         Annotations::read_file(&self.file_path(annotator), annotator)
     }
 
-    /// Samples per signal: the header's length, or (where the header gives none) as many
-    /// whole frames as the first signal's file holds, from its size. Reads no samples.
-    pub fn n_samples(&self) -> Result<usize> {
-        if let Some(n) = self.header.sig_len.filter(|&n| n > 0) {
-            return usize::try_from(n).map_err(|_| {
-                WfdbError::invalid(&self.header_path, "record too long for this platform")
-            });
-        }
-        let Some(spec) = self.header.signals.first() else {
-            return Ok(0);
-        };
-        let path = self.dir.join(&spec.file_name);
-        let len = std::fs::metadata(&path)
-            .map_err(|e| WfdbError::io(&path, e))?
-            .len();
-        let k = self
-            .header
-            .signals
-            .iter()
-            .filter(|s| s.file_name == spec.file_name)
-            .count() as u64;
-        let n = spec.format.samples_in(len.saturating_sub(spec.byte_offset)) / k.max(1);
-        usize::try_from(n)
-            .map_err(|_| WfdbError::invalid(&path, "record too long for this platform"))
-    }
-
     /// Reads every signal.
     pub fn read_signals(&self) -> Result<Signals> {
         let all: Vec<usize> = (0..self.header.n_sig()).collect();

@@ -74,7 +74,6 @@ fn reused_buffers_read_what_fresh_ones_read() {
         let rec = Record::open(dir.path().join(name)).unwrap();
         for sel in [vec![0usize], vec![1], vec![1, 0]] {
             let mut seen = Vec::new();
-            assert_eq!(rec.n_samples().unwrap(), n);
             let got = rec
                 .read_selected_into(&sel, &mut buf, &mut |p, b| {
                     seen.push((p.to_path_buf(), b.to_vec()))
@@ -110,7 +109,6 @@ fn length_comes_from_the_file_when_the_header_omits_it() {
         std::fs::write(&hea, lines.join("\n") + "\n").unwrap();
         let rec = Record::open(&hea).unwrap();
         assert_eq!(rec.header().sig_len, None);
-        assert_eq!(rec.n_samples().unwrap(), n, "{fmt:?}");
         assert_eq!(rec.read_signals().unwrap().n_samples(), n, "{fmt:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the `wonhee` binary's integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -25,4 +25,33 @@ pub fn wonhee() -> Command {
 /// A process's stderr as text.
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `wonhee prepare` of the synthetic fixture records into `out` (add options, then run it).
+pub fn prepare_synth(out: &Path) -> Command {
+    let mut c = wonhee();
+    c.arg("prepare")
+        .arg("--data")
+        .arg(fixtures().join("synth"))
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+/// Header and rows of a CSV file.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+/// One column of a CSV file, by name.
+pub fn csv_column(path: &Path, name: &str) -> Vec<String> {
+    let (header, rows) = read_csv(path);
+    let at = header.iter().position(|h| h == name).unwrap();
+    rows.into_iter().map(|mut r| r.swap_remove(at)).collect()
 }
