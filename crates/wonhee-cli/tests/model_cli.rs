@@ -17,7 +17,7 @@ n_heads = 2
 n_layers = 1
 head_layers = 1
 ffn_mult = 2
-missing_input = "mask_channel"
+missing_input = "interpolate"
 impute_base = "linear"
 [train]
 batch_size = 16

@@ -191,10 +191,6 @@ fn input_file(path: &Path, bytes: &[u8]) -> InputFile {
 #[derive(Default)]
 struct Scratch {
     read: ReadBuffers,
-    /// The z-scored lead at the record's rate.
-    x: Vec<f64>,
-    /// The resampled lead.
-    y: Vec<f64>,
 }
 
 thread_local! {
@@ -280,19 +276,24 @@ fn process_record_with(
             ),
         ));
     }
-    // The z-scored lead, in `s.x`. Fast path (no invalid samples, no filters): the z-score of
-    // the physical values (d - baseline) / gain equals that of the digital values, whose mean
-    // and variance are computed exactly from integer sums.
-    let (z, nan_filled) = match fast {
+    // The z-scored lead. Fast path (no invalid samples, no filters): the z-score of the
+    // physical values (d - baseline) / gain equals that of the digital values, whose mean and
+    // variance are computed exactly from integer sums; the polyphase kernel (f32, as the
+    // output is stored) z-scores the digital samples as it reads them. Otherwise the physical
+    // values are filled, filtered and z-scored in f64. The FFT path runs in f64.
+    enum Lead {
+        /// Digital samples with their mean and 1 / std.
+        Digital(f64, f64),
+        /// Z-scored physical values.
+        Physical(Vec<f64>),
+    }
+    let (z, nan_filled, lead) = match fast {
         Some((mean_d, std_d)) => {
-            let inv = 1.0 / std_d;
-            s.x.clear();
-            s.x.extend(digital.iter().map(|&v| (f64::from(v) - mean_d) * inv));
             let z = Scaler {
                 mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
                 std: std_d / spec.gain,
             };
-            (z, 0)
+            (z, 0, Lead::Digital(mean_d, 1.0 / std_d))
         }
         None => {
             let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
@@ -310,22 +311,31 @@ fn process_record_with(
             }
             let z = zscore(&mut x)
                 .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
-            s.x = x;
-            (z, nan_filled)
+            (z, nan_filled, Lead::Physical(x))
         }
     };
-    let signal: Vec<f32> = match cfg.resample {
-        ResampleMethod::Poly => {
-            s.y.clear();
-            s.y.resize(n_out, 0.0);
-            resampler.process_into(&s.x, &mut s.y);
-            s.y.iter().map(|&v| v as f32).collect()
+    let mut signal = vec![0f32; n_out];
+    let digital_z = |mean: f64, inv: f64| move |v: i32| (f64::from(v) - mean) * inv;
+    match (cfg.resample, lead) {
+        (ResampleMethod::Poly, Lead::Physical(x)) => {
+            resampler.process_f32_map_into(&x, |v| v as f32, &mut signal)
         }
-        ResampleMethod::Fft => resample_fft(&s.x, n_out)
-            .iter()
-            .map(|&v| v as f32)
-            .collect(),
-    };
+        (ResampleMethod::Poly, Lead::Digital(mean, inv)) => {
+            let zd = digital_z(mean, inv);
+            resampler.process_f32_map_into(digital, |v| zd(v) as f32, &mut signal)
+        }
+        (ResampleMethod::Fft, lead) => {
+            let x = match lead {
+                Lead::Physical(x) => x,
+                Lead::Digital(mean, inv) => {
+                    digital.iter().map(|&v| digital_z(mean, inv)(v)).collect()
+                }
+            };
+            for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
+                *o = v as f32;
+            }
+        }
+    }
 
     let atr = rec.file_path("atr");
     let atr_bytes = std::fs::read(&atr).map_err(|e| DatasetError::io(&atr, e))?;

@@ -81,6 +81,36 @@ fn paper_split_counts_leads_and_windows() {
 }
 
 #[test]
+fn signals_match_an_f64_reference_to_a_millionth_of_their_range() {
+    // Prepared signals (exact integer z-score, f32 polyphase kernel) against the plain f64 path:
+    // physical values -> z-score -> `resample_poly`, for each record's chosen lead.
+    let p = prep(&PrepareConfig::default()).unwrap();
+    for (i, name) in p.records.iter().enumerate() {
+        let rec = wonhee_wfdb::Record::open(fixtures("synth").join(name)).unwrap();
+        let lead = p.summary.records[i].lead_index;
+        let mut x = rec.read_signals().unwrap().physical_f64(lead);
+        wonhee_signal::zscore(&mut x).unwrap();
+        let y = wonhee_signal::resample_poly(&x, 128, 360).unwrap();
+        let got = &p.signals[i];
+        assert_eq!(got.len(), y.len());
+        let (lo, hi) = y
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        let worst = y
+            .iter()
+            .zip(got)
+            .map(|(&a, &b)| (a - f64::from(b)).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            worst < 1e-6 * (hi - lo),
+            "{name}: {worst} of range {}",
+            hi - lo
+        );
+        assert!(worst > 0.0, "{name}: f32 storage cannot be exact");
+    }
+}
+
+#[test]
 fn scaler_is_fitted_on_training_windows_only() {
     let p = prep(&PrepareConfig::default()).unwrap();
     let (mut n, mut sum, mut sq) = (0f64, 0f64, 0f64);

@@ -96,6 +96,44 @@ fn paper_split_window_counts_match_the_reference() {
 
 #[test]
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn prepared_signals_match_scipy_to_a_millionth_of_their_range() {
+    // The stored signals (exact integer z-score, f32 polyphase kernel) against
+    // scipy.signal.resample_poly of the z-scored physical lead, at the positions that
+    // wonhee-signal's reference file keeps for every record (docs/reference-scripts/signal_scipy.py).
+    let dir = mitdb();
+    let names = read_record_list(&dir).unwrap();
+    let p = prepare(&dir, &names, &PrepareConfig::default(), &|| ()).unwrap();
+    let path = format!(
+        "{}/../wonhee-signal/tests/data/scipy_reference.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let recs = r["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 48);
+    let mut worst = 0f64;
+    for rec in recs {
+        let name = rec["record"].as_str().unwrap();
+        let i = p.records.iter().position(|n| n == name).unwrap();
+        let y = &p.signals[i];
+        assert_eq!(y.len() as u64, rec["n_out"].as_u64().unwrap(), "{name}");
+        let (lo, hi) = y
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        let range = f64::from(hi - lo);
+        for (pos, v) in rec["poly_at"].as_object().unwrap() {
+            let at: usize = pos.parse().unwrap();
+            let err = (f64::from(y[at]) - v.as_f64().unwrap()).abs() / range;
+            worst = worst.max(err);
+            assert!(err < 1e-6, "{name} at {at}: {err:e} of the range");
+        }
+    }
+    assert!(worst > 0.0, "f32 storage cannot be exact");
+    eprintln!("worst difference to scipy: {worst:e} of the range");
+}
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
 fn inter_patient_split_is_de_chazal() {
     let dir = mitdb();
     let names = read_record_list(&dir).unwrap();

@@ -31,6 +31,12 @@ pub enum MissingInput {
     /// Keeps the observed points of partly masked tokens, which random-point imputation with
     /// P > 1 needs (with `Replace` nearly every token is dropped).
     MaskChannel,
+    /// As `MaskChannel`, but missing points carry an estimate made from observed points only
+    /// instead of zero: linear interpolation between the nearest observed points in imputation
+    /// (held flat beyond the first and the last), the last observed value held in forecasting
+    /// (so the input at t depends on nothing after t). The embedding then sees the shape of a
+    /// sparsely observed token rather than spikes down to zero.
+    Interpolate,
 }
 
 /// What the imputation head's output is added to.
@@ -86,7 +92,8 @@ pub struct ModelConfig {
     pub attn_dropout: f32,
     /// Epsilon of every RMSNorm.
     pub norm_eps: f32,
-    /// How tokens with missing points are embedded (`replace`, the paper, or `mask_channel`).
+    /// How tokens with missing points are embedded (`replace`, the paper, `mask_channel` or
+    /// `interpolate`).
     pub missing_input: MissingInput,
     /// Base the imputation head's output is added to (`none`, the paper, or `linear`).
     pub impute_base: ImputeBase,
@@ -242,7 +249,7 @@ impl ModelConfig {
     pub fn embed_inputs(&self) -> usize {
         match self.missing_input {
             MissingInput::Replace => self.patch,
-            MissingInput::MaskChannel => 2 * self.patch,
+            MissingInput::MaskChannel | MissingInput::Interpolate => 2 * self.patch,
         }
     }
 

@@ -344,8 +344,10 @@ impl DropoutRng {
 /// Inputs are `x`: f32 `[batch, seq_len]` and, for imputation and forecasting, `missing`:
 /// `[batch, seq_len]` of any dtype where nonzero means missing (u8 0/1 is the natural choice;
 /// f32 0/1 works too). Missing values are replaced by 0 before the token embedding (with a
-/// select, so NaN there is harmless) and the embedding of every token holding a missing point
-/// is replaced by the learnable `missing` embedding: no path carries a masked value.
+/// select, so NaN there is harmless; `missing_input = "interpolate"` then fills them from the
+/// observed points) and the embedding of every token holding a missing point (every point,
+/// with a mask channel) is replaced by the learnable `missing` embedding: no path carries a
+/// masked value.
 pub struct WonHee {
     cfg: ModelConfig,
     embed: Linear,
@@ -512,7 +514,9 @@ impl WonHee {
                 let per_token = m.reshape((b, n, p))?;
                 let tok = match self.cfg.missing_input {
                     MissingInput::Replace => per_token.max_keepdim(D::Minus1)?,
-                    MissingInput::MaskChannel => per_token.min_keepdim(D::Minus1)?,
+                    MissingInput::MaskChannel | MissingInput::Interpolate => {
+                        per_token.min_keepdim(D::Minus1)?
+                    }
                 };
                 (x0, Some((tok, m)))
             }
@@ -530,20 +534,37 @@ impl WonHee {
     }
 
     /// Token embeddings `[b, n, d]` with missing tokens replaced and positions added; also
-    /// the cleaned input and point mask (for the imputation base).
-    fn tokens(&self, x: &Tensor, missing: Option<&Tensor>) -> Result<(Tensor, Cleaned)> {
+    /// the cleaned input and point mask, and (with `missing_input = "interpolate"`) the filled
+    /// input: linear interpolation, or the last observed value held where `causal`.
+    fn tokens(
+        &self,
+        x: &Tensor,
+        missing: Option<&Tensor>,
+        causal: bool,
+    ) -> Result<(Tensor, Cleaned, Option<Tensor>)> {
         let cleaned = self.clean(x, missing)?;
         let (x0, masks) = &cleaned;
         let b = x0.dim(0)?;
         let (n, p, d) = (self.cfg.n_tokens(), self.cfg.patch, self.cfg.d_model);
+        let mut filled = None;
         let input = match self.cfg.missing_input {
             MissingInput::Replace => x0.reshape((b, n, p))?,
-            MissingInput::MaskChannel => {
-                let m = match masks {
-                    Some((_, m)) => m.to_dtype(DType::F32)?,
-                    None => x0.zeros_like()?,
+            MissingInput::MaskChannel | MissingInput::Interpolate => {
+                let (values, m) = match masks {
+                    Some((_, m)) => {
+                        let values = if self.cfg.missing_input == MissingInput::Interpolate {
+                            let fill = if causal { Fill::Hold } else { Fill::Linear };
+                            let f = fill_missing(x0, m, fill)?;
+                            filled = Some(f.clone());
+                            f
+                        } else {
+                            x0.clone()
+                        };
+                        (values, m.to_dtype(DType::F32)?)
+                    }
+                    None => (x0.clone(), x0.zeros_like()?),
                 };
-                Tensor::cat(&[x0.reshape((b, n, p))?, m.reshape((b, n, p))?], 2)?
+                Tensor::cat(&[values.reshape((b, n, p))?, m.reshape((b, n, p))?], 2)?
             }
         };
         let mut e = self.embed.forward(&input)?;
@@ -551,7 +572,7 @@ impl WonHee {
             let mask = tok.broadcast_as((b, n, d))?;
             e = mask.where_cond(&self.missing.broadcast_as((b, n, d))?, &e)?;
         }
-        Ok((e.broadcast_add(&self.pos)?, cleaned))
+        Ok((e.broadcast_add(&self.pos)?, cleaned, filled))
     }
 
     fn pass(
@@ -589,7 +610,7 @@ impl WonHee {
     }
 
     fn cls_features(&self, x: &Tensor, pass: &mut Pass<'_>) -> Result<Tensor> {
-        let (e, _) = self.tokens(x, None)?;
+        let (e, _, _) = self.tokens(x, None, false)?;
         let b = e.dim(0)?;
         let cls =
             self.cls
@@ -624,12 +645,19 @@ impl WonHee {
         train: bool,
     ) -> Result<Tensor> {
         self.pass(causal, train, |pass| {
-            let (e, (x0, masks)) = self.tokens(x, Some(missing))?;
+            let (e, (x0, masks), filled) = self.tokens(x, Some(missing), causal)?;
             let b = e.dim(0)?;
             let h = self.trunk(e, head, pass)?;
             let y = head.out.forward(&h)?.reshape((b, self.cfg.seq_len))?;
             match (base, masks) {
-                (ImputeBase::Linear, Some((_, m))) => Ok((y + linear_fill(&x0, &m)?)?),
+                (ImputeBase::Linear, Some((_, m))) => {
+                    // The embedding's fill is the linear one unless `causal`.
+                    let base = match filled {
+                        Some(f) if !causal => f,
+                        _ => fill_missing(&x0, &m, Fill::Linear)?,
+                    };
+                    Ok((y + base)?)
+                }
                 _ => Ok(y),
             }
         })
@@ -650,17 +678,30 @@ impl WonHee {
 /// Cleaned input `[b, seq_len]` and, with a mask, the per-token replace flags and point mask.
 type Cleaned = (Tensor, Option<(Tensor, Tensor)>);
 
-/// Linear interpolation of each row of `x0` `[b, L]` between its observed points (`m == 0`),
-/// held flat before the first and after the last (`wonhee_signal::fill_nan_linear`); all zero
-/// where a row has none. Reads only observed values. Computed on the host: it is O(b L) and
-/// carries no gradient.
-fn linear_fill(x0: &Tensor, m: &Tensor) -> Result<Tensor> {
+/// How [`fill_missing`] estimates a missing point from the observed ones (`m == 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fill {
+    /// Linear interpolation between the nearest observed points, held flat before the first
+    /// and after the last (`wonhee_signal::fill_nan_linear`).
+    Linear,
+    /// The last observed value at or before the point (0 before the first): causal.
+    Hold,
+}
+
+/// Each row of `x0` `[b, L]` with its missing points (`m != 0`) filled from its observed
+/// points; all zero where a row has none. Reads only observed values. Computed on the host:
+/// it is O(b L) and carries no gradient.
+fn fill_missing(x0: &Tensor, m: &Tensor, fill: Fill) -> Result<Tensor> {
     let (b, l) = x0.dims2()?;
     let xs = x0.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let ms = m.to_dtype(DType::U8)?.flatten_all()?.to_vec1::<u8>()?;
     let mut out = vec![0f32; b * l];
     for r in 0..b {
-        interpolate_row(&xs[r * l..][..l], &ms[r * l..][..l], &mut out[r * l..][..l]);
+        let (x, m, o) = (&xs[r * l..][..l], &ms[r * l..][..l], &mut out[r * l..][..l]);
+        match fill {
+            Fill::Linear => interpolate_row(x, m, o),
+            Fill::Hold => hold_row(x, m, o),
+        }
     }
     Ok(Tensor::from_vec(out, (b, l), x0.device())?)
 }
@@ -682,9 +723,19 @@ fn interpolate_row(x: &[f32], missing: &[u8], out: &mut [f32]) {
     }
 }
 
+fn hold_row(x: &[f32], missing: &[u8], out: &mut [f32]) {
+    let mut last = 0f32;
+    for ((o, &v), &m) in out.iter_mut().zip(x).zip(missing) {
+        if m == 0 {
+            last = v;
+        }
+        *o = last;
+    }
+}
+
 #[cfg(test)]
 mod linear_fill_tests {
-    use super::interpolate_row;
+    use super::{hold_row, interpolate_row};
 
     #[test]
     fn interpolates_between_and_holds_beyond_observed_points() {
@@ -696,5 +747,14 @@ mod linear_fill_tests {
         let mut none = [f32::NAN; 3];
         interpolate_row(&[5.0; 3], &[1; 3], &mut none);
         assert_eq!(none, [f32::NAN; 3].map(|_| 0.0));
+    }
+
+    #[test]
+    fn hold_carries_the_last_observed_value_forward_only() {
+        let x = [9.0, 1.0, 9.0, 9.0, 4.0, 9.0];
+        let m = [1, 0, 1, 1, 0, 1];
+        let mut out = [f32::NAN; 6];
+        hold_row(&x, &m, &mut out);
+        assert_eq!(out, [0.0, 1.0, 1.0, 1.0, 4.0, 4.0]);
     }
 }

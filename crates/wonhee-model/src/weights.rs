@@ -67,7 +67,7 @@ fn block_specs(cfg: &ModelConfig, prefix: &str, ffn: FfnKind, out: &mut Vec<Tens
 ///
 /// | name | shape |
 /// |---|---|
-/// | `embed.weight`, `embed.bias` | `[d, patch]` (`[d, 2 * patch]` with `missing_input = "mask_channel"`), `[d]` |
+/// | `embed.weight`, `embed.bias` | `[d, patch]` (`[d, 2 * patch]` with `missing_input = "mask_channel"` or `"interpolate"`), `[d]` |
 /// | `missing`, `cls` | `[d]` (missing-value and [CLS] embeddings) |
 /// | `encoder.{i}.norm1.weight`, `encoder.{i}.norm2.weight` | `[d]` |
 /// | `encoder.{i}.attn.qkv.weight` | `[3d, d]`, rows `q | k | v`, head h at rows `h*d/heads..` of each |

@@ -8,7 +8,10 @@ use std::collections::HashSet;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder};
-use common::{build, mask, max_abs_diff, rand, rand_vec, task_losses, tiny, with_mask_channel};
+use common::{
+    build, mask, max_abs_diff, rand, rand_vec, task_losses, tiny, with_interpolation,
+    with_mask_channel,
+};
 use wonhee_model::ops::Kernels;
 use wonhee_model::{
     FfnKind, ModelConfig, SoftMoe, WonHee, init_varmap, load_weights, save_weights, tensor_specs,
@@ -27,6 +30,7 @@ fn param_count_matches_the_varmap_and_names_are_stable() {
         tiny(4, FfnKind::Swiglu),
         tiny(2, FfnKind::SoftMoe),
         with_mask_channel(tiny(4, FfnKind::Swiglu)),
+        with_interpolation(tiny(4, FfnKind::Swiglu)),
         ModelConfig::default(),
         ModelConfig {
             patch: 8,
@@ -75,6 +79,27 @@ fn seeded_init_is_reproducible() {
     }
 }
 
+/// Which input options a case runs with.
+#[derive(Clone, Copy, Debug)]
+enum Input {
+    /// The paper's: tokens holding a missing point are replaced whole.
+    Paper,
+    /// `with_mask_channel`.
+    MaskChannel,
+    /// `with_interpolation`.
+    Interpolate,
+}
+
+impl Input {
+    fn apply(self, cfg: ModelConfig) -> ModelConfig {
+        match self {
+            Input::Paper => cfg,
+            Input::MaskChannel => with_mask_channel(cfg),
+            Input::Interpolate => with_interpolation(cfg),
+        }
+    }
+}
+
 /// Variables a task's loss must reach: the shared trunk plus the task's own parameters.
 fn expected_vars(task: usize, name: &str) -> bool {
     let shared = name.starts_with("embed.") || name.starts_with("encoder.");
@@ -89,18 +114,15 @@ fn expected_vars(task: usize, name: &str) -> bool {
 #[test]
 fn every_variable_gets_a_finite_nonzero_gradient() {
     for (ffn, patch, kernels, mc) in [
-        (FfnKind::Swiglu, 1, Kernels::Fused, false),
-        (FfnKind::Swiglu, 4, Kernels::Fused, false),
-        (FfnKind::SoftMoe, 2, Kernels::Fused, false),
-        (FfnKind::Swiglu, 2, Kernels::Composed, false),
-        (FfnKind::SoftMoe, 1, Kernels::Composed, false),
-        (FfnKind::Swiglu, 4, Kernels::Fused, true),
+        (FfnKind::Swiglu, 1, Kernels::Fused, Input::Paper),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Paper),
+        (FfnKind::SoftMoe, 2, Kernels::Fused, Input::Paper),
+        (FfnKind::Swiglu, 2, Kernels::Composed, Input::Paper),
+        (FfnKind::SoftMoe, 1, Kernels::Composed, Input::Paper),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::MaskChannel),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
     ] {
-        let cfg = if mc {
-            with_mask_channel(tiny(patch, ffn))
-        } else {
-            tiny(patch, ffn)
-        };
+        let cfg = mc.apply(tiny(patch, ffn));
         let (model, vm) = build(&cfg, 1);
         let model = model.with_kernels(kernels);
         let x = rand((B, cfg.seq_len), 2, 1.0);
@@ -111,8 +133,7 @@ fn every_variable_gets_a_finite_nonzero_gradient() {
             let grads = loss.backward().unwrap();
             for (name, var) in vm.data().lock().unwrap().iter() {
                 let g = grads.get(var.as_tensor());
-                let what =
-                    format!("{ffn:?} P={patch} {kernels:?} mask-channel={mc} task {task}: {name}");
+                let what = format!("{ffn:?} P={patch} {kernels:?} {mc:?} task {task}: {name}");
                 if expected_vars(task, name) {
                     let g = g.unwrap_or_else(|| panic!("{what}: no gradient"));
                     let v: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
@@ -152,18 +173,16 @@ fn poison(x: &Tensor, m: &Tensor, seed: u64) -> Tensor {
 #[test]
 fn values_at_missing_points_change_no_output_bit() {
     for (ffn, patch, kernels, mc) in [
-        (FfnKind::Swiglu, 1, Kernels::Fused, false),
-        (FfnKind::Swiglu, 4, Kernels::Fused, false),
-        (FfnKind::SoftMoe, 2, Kernels::Fused, false),
-        (FfnKind::Swiglu, 3, Kernels::Composed, false),
-        (FfnKind::Swiglu, 4, Kernels::Fused, true),
-        (FfnKind::SoftMoe, 2, Kernels::Composed, true),
+        (FfnKind::Swiglu, 1, Kernels::Fused, Input::Paper),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Paper),
+        (FfnKind::SoftMoe, 2, Kernels::Fused, Input::Paper),
+        (FfnKind::Swiglu, 3, Kernels::Composed, Input::Paper),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::MaskChannel),
+        (FfnKind::SoftMoe, 2, Kernels::Composed, Input::MaskChannel),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
+        (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Interpolate),
     ] {
-        let cfg = if mc {
-            with_mask_channel(tiny(patch, ffn))
-        } else {
-            tiny(patch, ffn)
-        };
+        let cfg = mc.apply(tiny(patch, ffn));
         let (model, _) = build(&cfg, 4);
         let model = model.with_kernels(kernels);
         let x = rand((B, cfg.seq_len), 5, 1.0);
@@ -181,7 +200,7 @@ fn values_at_missing_points_change_no_output_bit() {
             let (i0, f0) = run(&x);
             let (i1, f1) = run(&poisoned);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            let what = format!("{ffn:?} P={patch} {kernels:?} mask-channel={mc} train={train}");
+            let what = format!("{ffn:?} P={patch} {kernels:?} {mc:?} train={train}");
             assert_eq!(bits(&i0), bits(&i1), "{what}: imputation saw masked values");
             assert_eq!(bits(&f0), bits(&f1), "{what}: forecast saw masked values");
         }
@@ -194,14 +213,43 @@ fn values_at_missing_points_change_no_output_bit() {
 }
 
 #[test]
+fn interpolated_input_differs_from_zero_fill_only_where_points_are_missing() {
+    // Same weights, two input options: identical outputs without missing points (the fill is
+    // the input itself), different ones with them (the fill reaches the embedding).
+    let zero = with_mask_channel(tiny(4, FfnKind::Swiglu));
+    let interp = with_interpolation(tiny(4, FfnKind::Swiglu));
+    let (a, vm) = build(&zero, 21);
+    let b = WonHee::new(
+        &interp,
+        VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let x = rand((B, zero.seq_len), 22, 1.0);
+    let none = Tensor::zeros((B, zero.seq_len), DType::U8, &Device::Cpu).unwrap();
+    let m = mask(B, zero.seq_len, 23);
+    let same = |f: &dyn Fn(&WonHee, &Tensor) -> Tensor| max_abs_diff(&f(&a, &none), &f(&b, &none));
+    assert_eq!(same(&|w, m| w.forward_impute(&x, m, false).unwrap()), 0.0);
+    assert_eq!(same(&|w, m| w.forward_forecast(&x, m, false).unwrap()), 0.0);
+    let ia = a.forward_impute(&x, &m, false).unwrap();
+    let ib = b.forward_impute(&x, &m, false).unwrap();
+    assert!(max_abs_diff(&ia, &ib) > 0.0, "imputation ignores the fill");
+    let fa = a.forward_forecast(&x, &m, false).unwrap();
+    let fb = b.forward_forecast(&x, &m, false).unwrap();
+    assert!(max_abs_diff(&fa, &fb) > 0.0, "forecasting ignores the fill");
+}
+
+#[test]
 fn forecast_output_at_t_depends_on_nothing_after_t() {
-    for (patch, kernels) in [
-        (1, Kernels::Fused),
-        (3, Kernels::Fused),
-        (1, Kernels::Composed),
-        (2, Kernels::Composed),
+    for (patch, kernels, input) in [
+        (1, Kernels::Fused, Input::Paper),
+        (3, Kernels::Fused, Input::Paper),
+        (1, Kernels::Composed, Input::Paper),
+        (2, Kernels::Composed, Input::Paper),
+        (4, Kernels::Fused, Input::MaskChannel),
+        (4, Kernels::Fused, Input::Interpolate),
+        (2, Kernels::Composed, Input::Interpolate),
     ] {
-        let cfg = tiny(patch, FfnKind::Swiglu);
+        let cfg = input.apply(tiny(patch, FfnKind::Swiglu));
         let l = cfg.seq_len;
         let (model, _) = build(&cfg, 10);
         let model = model.with_kernels(kernels);
@@ -237,7 +285,7 @@ fn forecast_output_at_t_depends_on_nothing_after_t() {
                         assert_eq!(
                             out[b][t].to_bits(),
                             base[b][t].to_bits(),
-                            "P={patch} {kernels:?}: output {t} changed when inputs from {cut} on changed"
+                            "P={patch} {kernels:?} {input:?}: output {t} changed when inputs from {cut} on changed"
                         );
                     } else if out[b][t] != base[b][t] {
                         later_changed = true;

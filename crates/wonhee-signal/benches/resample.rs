@@ -19,22 +19,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("resample_poly_16_45", |b| {
         b.iter(|| r.process_into(&x, &mut out))
     });
-    // The `wonhee prepare` path: 12-bit digital samples -> exact z-score -> resample -> f32.
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let mut out32 = vec![0f32; out.len()];
+    g.bench_function("resample_poly_16_45_f32", |b| {
+        b.iter(|| r.process_f32_into(&x32, &mut out32))
+    });
+    // The `wonhee prepare` path: 12-bit digital samples -> exact z-score -> f32 resampling
+    // (z-scored as the kernel reads them).
     let d: Vec<i32> = x.iter().map(|&v| (v * 500.0) as i32).collect();
     let (mean, std) = integer_mean_std(&d, None).unwrap_or((0.0, 1.0));
     let inv = 1.0 / std;
-    let mut out32 = vec![0f32; out.len()];
-    let mut xz = vec![0f64; d.len()];
     g.bench_function("digital_to_f32", |b| {
-        b.iter(|| {
-            for (o, &v) in xz.iter_mut().zip(&d) {
-                *o = (f64::from(v) - mean) * inv;
-            }
-            r.process_into(&xz, &mut out);
-            for (o, &v) in out32.iter_mut().zip(&out) {
-                *o = v as f32;
-            }
-        })
+        b.iter(|| r.process_f32_map_into(&d, |v| ((f64::from(v) - mean) * inv) as f32, &mut out32))
     });
     g.bench_function("integer_mean_std", |b| {
         b.iter(|| integer_mean_std(&d, None))

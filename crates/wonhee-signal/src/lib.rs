@@ -13,7 +13,8 @@
 //!
 //! - [`PolyphaseResampler`] / [`resample_poly`]: `scipy.signal.resample_poly` semantics
 //!   (Kaiser-windowed FIR, beta 5, zero padding, output length `ceil(n * up / down)`); agrees
-//!   with scipy to ~1e-15 (tests keep scipy's numbers).
+//!   with scipy to ~1e-15 (tests keep scipy's numbers); `process_f32_into` runs the same filter
+//!   in f32, about twice as fast, within ~1e-7 of the signal's range.
 //! - [`resample_fft`]: `scipy.signal.resample` (the original WonHEE code's choice), on rustfft.
 //! - [`zscore`], [`integer_mean_std`], [`Scaler`], [`Accumulator`]: per-record z-score (exact for
 //!   integer samples) and a scaler fitted on training

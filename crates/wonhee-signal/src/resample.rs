@@ -75,14 +75,24 @@ fn sinc(x: f64) -> f64 {
 ///
 /// Output equals `scipy.signal.resample_poly(x, up, down)` with its defaults (Kaiser window,
 /// beta 5.0, `half_len = 10 * max(up, down)`, zero padding): length `ceil(n * up / down)`.
+/// [`process_into`](Self::process_into) computes in f64;
+/// [`process_f32_into`](Self::process_f32_into) runs the same filter in f32, about twice as
+/// fast, for callers that keep f32 output anyway.
 #[derive(Clone, Debug)]
 pub struct PolyphaseResampler {
     up: usize,
     down: usize,
-    /// Taps per phase (all phases padded to the same length).
+    /// Taps per phase in `phases` (all phases padded to the same length).
     taps: usize,
-    /// Phase `p`'s sub-filter, reversed, at `phases[p * taps..(p + 1) * taps]`.
+    /// Phase `p`'s sub-filter, reversed and padded with leading zeros to a multiple of `LANES`
+    /// (so the inner dot product has no remainder loop; the zero taps change nothing), at
+    /// `phases[p * taps..(p + 1) * taps]`.
     phases: Vec<f64>,
+    /// Taps per phase in `phases32`.
+    taps32: usize,
+    /// Phase `p`'s sub-filter in f32, in convolution order: tap `t` multiplies input `n0 - t`
+    /// for an output whose last input is `n0`. At `phases32[p * taps32..(p + 1) * taps32]`.
+    phases32: Vec<f32>,
     /// Leading outputs of the full convolution that are discarded.
     n_pre_remove: usize,
 }
@@ -108,15 +118,16 @@ impl PolyphaseResampler {
         // scipy pads the end so the full output covers what is kept; the extra taps are zeros
         // and change nothing here, since out-of-range inputs are treated as zeros anyway.
         let lh = hp.len();
-        // Each phase's taps, padded with leading zeros to a multiple of LANES so the inner dot
-        // product has no remainder loop (the zero taps multiply real samples: no effect).
-        let taps = lh.div_ceil(up).div_ceil(LANES) * LANES;
+        let taps32 = lh.div_ceil(up);
+        let taps = taps32.div_ceil(LANES) * LANES;
         let mut phases = vec![0.0; up * taps];
+        let mut phases32 = vec![0f32; up * taps32];
         for p in 0..up {
-            for t in 0..taps {
+            for t in 0..taps32 {
                 let j = p + up * t;
                 if j < lh {
                     phases[p * taps + (taps - 1 - t)] = hp[j];
+                    phases32[p * taps32 + t] = hp[j] as f32;
                 }
             }
         }
@@ -125,6 +136,8 @@ impl PolyphaseResampler {
             down,
             taps,
             phases,
+            taps32,
+            phases32,
             n_pre_remove,
         })
     }
@@ -144,6 +157,12 @@ impl PolyphaseResampler {
         (n * self.up).div_ceil(self.down)
     }
 
+    /// Phase and last input index of output `m`: `k = (m + pre) * down`, `(k % up, k / up)`.
+    fn locate(&self, m: usize) -> (usize, isize) {
+        let k = (m + self.n_pre_remove) * self.down;
+        (k % self.up, (k / self.up) as isize)
+    }
+
     /// Resamples `x` into a new vector.
     pub fn process(&self, x: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.output_len(x.len())];
@@ -160,6 +179,22 @@ impl PolyphaseResampler {
         pulp::Arch::new().dispatch(Run { r: self, x, out });
     }
 
+    /// [`process_into`](Self::process_into) in f32 arithmetic, into `out` (which must hold
+    /// `output_len(x.len())` values; extra are left). Each output is the sum of its products
+    /// taken in tap order; vector lanes hold different outputs (of one phase), so there is no
+    /// horizontal reduction and every CPU gives the same bits. On signals of unit scale
+    /// (z-scores) it differs from the f64 result by about 1e-7 of the signal's range.
+    pub fn process_f32_into(&self, x: &[f32], out: &mut [f32]) {
+        self.process_f32_map_into(x, |v| v, out);
+    }
+
+    /// [`process_f32_into`](Self::process_f32_into) of `x` mapped through `f`, without a
+    /// mapped copy of `x`: e.g. integer samples z-scored on the fly (`f` is applied once per
+    /// sample, as the kernel reads it).
+    pub fn process_f32_map_into<T: Copy, F: Fn(T) -> f32>(&self, x: &[T], f: F, out: &mut [f32]) {
+        pulp::Arch::new().dispatch(RunF32 { r: self, x, f, out });
+    }
+
     #[inline(always)]
     fn run<S: pulp::Simd>(&self, simd: S, x: &[f64], out: &mut [f64]) {
         if self.up == 1 && self.down == 1 {
@@ -171,8 +206,7 @@ impl PolyphaseResampler {
         let taps = self.taps;
         let n_in = x.len() as isize;
         for (m, o) in out[..n_out].iter_mut().enumerate() {
-            let k = (m + self.n_pre_remove) * self.down;
-            let (p, n0) = (k % self.up, (k / self.up) as isize);
+            let (p, n0) = self.locate(m);
             let g = &self.phases[p * taps..(p + 1) * taps];
             // Inputs x[n0 - taps + 1 ..= n0] meet the reversed phase filter.
             let start = n0 - taps as isize + 1;
@@ -191,7 +225,116 @@ impl PolyphaseResampler {
             };
         }
     }
+
+    /// The f32 kernel. Outputs `m` and `m + up` share a phase and their inputs lie `down`
+    /// apart, so, for a block of outputs, the inputs are first split into `down` interleaved
+    /// streams (`d[r][i] = x[o + down * i + r]`, zeros outside the signal): the inputs of
+    /// `W` outputs `m, m + up, .., m + (W - 1) up` at one tap are then `W` consecutive values
+    /// of one stream, and each tap is one vector multiply-add with the coefficient broadcast.
+    #[inline(always)]
+    fn run_f32<T: Copy, F: Fn(T) -> f32, S: pulp::Simd>(
+        &self,
+        simd: S,
+        x: &[T],
+        f: &F,
+        out: &mut [f32],
+    ) {
+        if self.up == 1 && self.down == 1 {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = f(v);
+            }
+            return;
+        }
+        let n_out = self.output_len(x.len()).min(out.len());
+        if n_out == 0 {
+            return;
+        }
+        let (up, down, taps) = (self.up, self.down, self.taps32);
+        let w = S::F32_LANES;
+        // Outputs per block: `up` phases times `lanes` outputs each, in groups of `GROUP`
+        // vectors (independent accumulators, so the additions of one tap do not wait on
+        // each other).
+        let gw = GROUP * w;
+        let lanes = (BLOCK_OUTPUTS / up).div_ceil(gw).max(1) * gw;
+        let block = up * lanes;
+        let n_in = x.len() as isize;
+        let mut d: Vec<f32> = Vec::new();
+        let mut acc_lanes = vec![0f32; gw];
+        for mb in (0..n_out).step_by(block) {
+            // Inputs of the block: from the first output's first tap to the last output's last
+            // input, in streams of `len` values (the last vector of lanes ends at the last).
+            let o = self.locate(mb).1 - (taps as isize - 1);
+            let last = self.locate(mb + block - 1).1;
+            let len = ((last - o) as usize) / down + 1;
+            d.resize(down * len, 0.0);
+            // Stream r, index i holds input o + down * i + r (zeros outside the signal).
+            let span = down * len;
+            if o >= 0 && o as usize + span <= x.len() {
+                let xs = &x[o as usize..o as usize + span];
+                for (r, stream) in d.chunks_exact_mut(len).enumerate() {
+                    for (v, row) in stream.iter_mut().zip(xs.chunks_exact(down)) {
+                        *v = f(row[r]);
+                    }
+                }
+            } else {
+                for (r, stream) in d.chunks_exact_mut(len).enumerate() {
+                    for (i, v) in stream.iter_mut().enumerate() {
+                        let j = o + (down * i + r) as isize;
+                        *v = if (0..n_in).contains(&j) {
+                            f(x[j as usize])
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+            for q in 0..up.min(n_out - mb) {
+                let (p, n0) = self.locate(mb + q);
+                let g = &self.phases32[p * taps..(p + 1) * taps];
+                for j0 in (0..lanes).step_by(gw) {
+                    if mb + q + up * j0 >= n_out {
+                        break;
+                    }
+                    // Input n0 + down * j0 - t, relative to `o`: stream `rel % down`, index
+                    // `rel / down`; it moves back one sample per tap.
+                    let rel = (n0 - o) as usize + down * j0;
+                    let (mut r, mut i) = (rel % down, rel / down);
+                    let mut acc = [simd.splat_f32s(0.0); GROUP];
+                    for &c in g {
+                        let base = r * len + i;
+                        let (v, _) = S::as_simd_f32s(&d[base..base + gw]);
+                        let c = simd.splat_f32s(c);
+                        for k in 0..GROUP {
+                            acc[k] = simd.add_f32s(acc[k], simd.mul_f32s(v[k], c));
+                        }
+                        if r == 0 {
+                            r = down - 1;
+                            i = i.wrapping_sub(1);
+                        } else {
+                            r -= 1;
+                        }
+                    }
+                    acc_lanes.copy_from_slice(bytemuck::cast_slice(&acc));
+                    for (l, &a) in acc_lanes.iter().enumerate() {
+                        let m = mb + q + up * (j0 + l);
+                        if m >= n_out {
+                            break;
+                        }
+                        out[m] = a;
+                    }
+                }
+            }
+        }
+    }
 }
+
+/// Vectors of outputs [`PolyphaseResampler::process_f32_into`] computes together.
+const GROUP: usize = 4;
+
+/// About how many outputs [`PolyphaseResampler::process_f32_into`] computes per block: the
+/// block's input streams (`~BLOCK_OUTPUTS * down / up` values, 12 KB at 16 / 45) stay in the
+/// L1 cache while they are written.
+const BLOCK_OUTPUTS: usize = 1024;
 
 /// The resampling loop as a `pulp` operation, so it is compiled once per instruction set
 /// (a closure would not inherit the target features).
@@ -207,6 +350,23 @@ impl pulp::WithSimd for Run<'_> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
         self.r.run(simd, self.x, self.out);
+    }
+}
+
+/// [`Run`] for the f32 kernel.
+struct RunF32<'a, T, F> {
+    r: &'a PolyphaseResampler,
+    x: &'a [T],
+    f: F,
+    out: &'a mut [f32],
+}
+
+impl<T: Copy, F: Fn(T) -> f32> pulp::WithSimd for RunF32<'_, T, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        self.r.run_f32(simd, self.x, &self.f, self.out);
     }
 }
 
@@ -365,8 +525,8 @@ mod tests {
     #[test]
     fn vector_and_scalar_paths_agree_bit_for_bit() {
         // The widest instruction set here against pulp's one-lane scalar backend: same bits,
-        // for both rate directions, short signals (edges only) and long ones.
-        for (up, down) in [(16, 45), (45, 16), (2, 3), (1, 7)] {
+        // for both rate directions, short signals (edges only) and long ones, f64 and f32.
+        for (up, down) in [(16, 45), (45, 16), (2, 3), (1, 7), (5, 1)] {
             let r = PolyphaseResampler::new(up, down).unwrap();
             for n in [1usize, 100, 5000, 17_003] {
                 let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 1e3).collect();
@@ -376,8 +536,77 @@ mod tests {
                 for (m, (a, b)) in fast.iter().zip(&scalar).enumerate() {
                     assert_eq!(a.to_bits(), b.to_bits(), "{up}/{down} n {n} m {m}");
                 }
+                let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                let mut fast = vec![f32::NAN; scalar.len()];
+                r.process_f32_into(&x, &mut fast);
+                let mut scalar = vec![f32::NAN; fast.len()];
+                r.run_f32(pulp::Scalar::new(), &x, &|v| v, &mut scalar);
+                for (m, (a, b)) in fast.iter().zip(&scalar).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "f32 {up}/{down} n {n} m {m}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn f32_kernel_fills_every_output_and_matches_f64_on_random_signals() {
+        // Every length around block and vector boundaries, several ratios: all outputs written
+        // (NaN-initialised) and within 1e-6 of the range of the f64 result.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        };
+        for (up, down) in [(16, 45), (45, 16), (3, 2), (1, 4)] {
+            let r = PolyphaseResampler::new(up, down).unwrap();
+            for n in [2usize, 45, 46, 900, 11_519, 11_520, 11_521, 40_000] {
+                let x: Vec<f64> = (0..n).map(|_| rnd()).collect();
+                let y = r.process(&x);
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                let mut y32 = vec![f32::NAN; y.len() + 3];
+                r.process_f32_into(&x32, &mut y32);
+                assert!(
+                    y32[y.len()..].iter().all(|v| v.is_nan()),
+                    "wrote past the end"
+                );
+                let range = y.iter().fold(0f64, |m, v| m.max(v.abs())) * 2.0;
+                for (m, (&a, &b)) in y.iter().zip(&y32).enumerate() {
+                    assert!(
+                        (a - f64::from(b)).abs() <= 1e-6 * range,
+                        "{up}/{down} n {n} m {m}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_kernel_matches_f64_to_a_millionth_of_the_range() {
+        // An ECG-like z-scored signal: narrow spikes on a slow wave, unit variance.
+        let n = 40_000;
+        let x: Vec<f64> = (0..n)
+            .map(|i| {
+                let t = i as f64 / 360.0;
+                let spike = (-((t % 0.8 - 0.4) * 60.0).powi(2)).exp() * 6.0;
+                (t * 1.3).sin() * 0.5 + spike - 0.8
+            })
+            .collect();
+        let r = PolyphaseResampler::new(128, 360).unwrap();
+        let y64 = r.process(&x);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let mut y32 = vec![0f32; y64.len()];
+        r.process_f32_into(&x32, &mut y32);
+        let (lo, hi) = y64
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        let worst = y64
+            .iter()
+            .zip(&y32)
+            .map(|(&a, &b)| (a - f64::from(b)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-6 * (hi - lo), "worst {worst} range {}", hi - lo);
     }
 
     #[test]

@@ -123,3 +123,12 @@ pub fn with_mask_channel(cfg: ModelConfig) -> ModelConfig {
         ..cfg
     }
 }
+
+/// `with_mask_channel` with missing points filled from the observed ones
+/// (`missing_input = "interpolate"`).
+pub fn with_interpolation(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        missing_input: wonhee_model::MissingInput::Interpolate,
+        ..with_mask_channel(cfg)
+    }
+}
