@@ -4,8 +4,7 @@ standardized units, vs what `wonhee eval` reported for the same run.
 
 Usage: python impute_agreement.py PREPARED RUN WONHEE_BINARY N_WINDOWS
 """
-cells), MSE on hidden points in standardized units, vs what `wonhee eval` reported."""
-import json, subprocess, sys
+import json, os, subprocess, sys
 import numpy as np, pandas as pd
 from safetensors.numpy import load_file
 prep, run, wonhee, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -16,6 +15,7 @@ test = b[b.split == "test"].reset_index(drop=True)
 rng = np.random.default_rng(7)
 rows = rng.choice(len(test), n, replace=False)
 m = json.load(open(f"{run}/metrics.json"))
+os.makedirs("/tmp/agree", exist_ok=True)
 out = {}
 for K in (200, 370, 540):
     se, cnt = 0.0, 0

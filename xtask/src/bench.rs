@@ -194,7 +194,7 @@ fn raw_bytes(data: &Path) -> Result<u64> {
 
 fn wfdb(opt: &Options) -> Result<String> {
     let target = cargo::target_dir(&opt.root)?;
-    let status = Command::new(cargo::cargo())
+    let status = cargo::cargo()
         .current_dir(&opt.root)
         .env("WONHEE_MITDB", &opt.data)
         .args(["bench", "-p", "wonhee-wfdb", "--bench", "read_mitdb"])
@@ -356,7 +356,7 @@ fn prepare(opt: &Options) -> Result<String> {
 }
 
 fn model(opt: &Options) -> Result<String> {
-    let mut cmd = Command::new(cargo::cargo());
+    let mut cmd = cargo::cargo();
     cmd.current_dir(&opt.root)
         .args(["run", "--release", "-q", "-p", "wonhee-model"])
         .args(["--example", "bench_model", "--"])
@@ -449,7 +449,7 @@ fn tsne(opt: &Options) -> Result<String> {
     let tmp = tempfile::tempdir()?;
     let prep = tmp.path().join("prep");
     wonhee_prepare(&wonhee, &opt.data, &prep)?;
-    let mut cmd = Command::new(cargo::cargo());
+    let mut cmd = cargo::cargo();
     cmd.current_dir(&opt.root)
         .args(["run", "--release", "-q", "-p", "wonhee-tsne"])
         .args(["--example", "compare", "--"])
@@ -530,7 +530,7 @@ fn criterion(
     title: &str,
 ) -> Result<String> {
     let target = cargo::target_dir(&opt.root)?;
-    let status = Command::new(cargo::cargo())
+    let status = cargo::cargo()
         .current_dir(&opt.root)
         .env("WONHEE_MITDB", &opt.data)
         .args(["bench", "-p", krate, "--bench", bench, "--", "--noplot"])

@@ -6,14 +6,34 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-/// The cargo that runs us (`$CARGO`), else `cargo` from the PATH.
-pub fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+/// A command running the cargo that runs us (`$CARGO`, else `cargo` from the PATH), without
+/// the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...).
+/// Build scripts such as ring's declare `rerun-if-env-changed` on those names, and cargo
+/// compares them in its own environment: inherited, they would make every build from xtask
+/// rebuild ring and everything above it (minutes on 2 cores), and the next plain
+/// `cargo build` rebuild it back.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(
+        std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from),
+    );
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 /// The workspace's target folder, as cargo sees it (honours `CARGO_TARGET_DIR`).
 pub fn target_dir(root: &Path) -> Result<PathBuf> {
-    let out = Command::new(cargo())
+    let out = cargo()
         .current_dir(root)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
@@ -34,7 +54,7 @@ pub fn target_dir(root: &Path) -> Result<PathBuf> {
 /// Builds the `wonhee` CLI in the given profile (`release`, `test`, ...) and returns its path.
 pub fn build_wonhee_profile(root: &Path, profile: &str, cuda: bool) -> Result<PathBuf> {
     println!("building wonhee ({profile}) ...");
-    let mut cmd = Command::new(cargo());
+    let mut cmd = cargo();
     cmd.current_dir(root)
         .args([
             "build",
