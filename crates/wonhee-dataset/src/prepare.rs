@@ -315,21 +315,22 @@ fn process_record_with(
         }
     };
     let mut signal = vec![0f32; n_out];
-    let digital_z = |mean: f64, inv: f64| move |v: i32| (f64::from(v) - mean) * inv;
     match (cfg.resample, lead) {
         (ResampleMethod::Poly, Lead::Physical(x)) => {
             resampler.process_f32_map_into(&x, |v| v as f32, &mut signal)
         }
-        (ResampleMethod::Poly, Lead::Digital(mean, inv)) => {
-            let zd = digital_z(mean, inv);
-            resampler.process_f32_map_into(digital, |v| zd(v) as f32, &mut signal)
-        }
+        (ResampleMethod::Poly, Lead::Digital(mean, inv)) => resampler.process_f32_map_into(
+            digital,
+            |v| ((f64::from(v) - mean) * inv) as f32,
+            &mut signal,
+        ),
         (ResampleMethod::Fft, lead) => {
             let x = match lead {
                 Lead::Physical(x) => x,
-                Lead::Digital(mean, inv) => {
-                    digital.iter().map(|&v| digital_z(mean, inv)(v)).collect()
-                }
+                Lead::Digital(mean, inv) => digital
+                    .iter()
+                    .map(|&v| (f64::from(v) - mean) * inv)
+                    .collect(),
             };
             for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
                 *o = v as f32;
