@@ -295,7 +295,11 @@ fn prepare_on_fixtures_and_its_errors() {
             "class",
             "class_name",
             "split",
-            "fold"
+            "fold",
+            "rr_pre",
+            "rr_post",
+            "rr_local",
+            "rr_average"
         ]
     );
     // Exists: refused without --force, replaced with it.

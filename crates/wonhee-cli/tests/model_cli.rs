@@ -19,6 +19,7 @@ head_layers = 1
 ffn_mult = 2
 missing_input = "interpolate"
 impute_base = "linear"
+rhythm_inputs = 4
 [train]
 batch_size = 16
 max_steps = 20

@@ -25,10 +25,15 @@
 //! train-set scaler (fitted on training windows only, applied when a batch is filled).
 //!
 //! Windows are never stored: each record's signal is stored once and a window is a slice of it.
+//!
+//! Each beat also carries its RR intervals ([`RrIntervals`]: pre, post, local and 5-minute
+//! average, from all the record's beats), stored in `beats.parquet`; [`Dataset::fill_rhythm`]
+//! gives a classifier their scale-free log ratios.
 
 mod error;
 mod labels;
 mod prepare;
+mod rhythm;
 mod sampler;
 mod splits;
 mod store;
@@ -40,6 +45,7 @@ pub use prepare::{
     BeatTable, PrepareConfig, Prepared, RecordWindows, ResampleMethod, prepare, prepare_record,
     prepare_to, read_record_list,
 };
+pub use rhythm::{RHYTHM_FEATURES, RrIntervals, rr_intervals};
 pub use sampler::{RngState, Shuffler, WeightedSampler};
 pub use splits::{DS1, DS2, PACED, Side, SplitKind, record_sides, stratified_sides};
 pub use store::{

@@ -13,6 +13,7 @@ use wonhee_wfdb::{Annotations, ReadBuffers, Record, Signals};
 
 use crate::error::{DatasetError, Result};
 use crate::labels::ClassScheme;
+use crate::rhythm::{RrIntervals, rr_intervals};
 use crate::splits::{Side, SplitKind, record_sides, stratified_sides};
 use crate::summary::{ClassCounts, InputFile, OverlapStats, RecordSummary, SideSummary, Summary};
 
@@ -82,6 +83,8 @@ pub struct BeatTable {
     pub label: Vec<u8>,
     /// Split side.
     pub side: Vec<Side>,
+    /// RR intervals around the beat (from all beats of its record).
+    pub rr: Vec<RrIntervals>,
 }
 
 impl BeatTable {
@@ -94,6 +97,7 @@ impl BeatTable {
             code: Vec::with_capacity(n),
             label: Vec::with_capacity(n),
             side: Vec::with_capacity(n),
+            rr: Vec::with_capacity(n),
         }
     }
 
@@ -139,6 +143,8 @@ pub struct RecordWindows {
     pub code: Vec<u8>,
     /// Class index of each kept beat.
     pub label: Vec<u8>,
+    /// RR intervals around each kept beat (from all the record's beats, kept or not).
+    pub rr: Vec<RrIntervals>,
     /// Checksums of the files read.
     pub inputs: Vec<InputFile>,
 }
@@ -367,12 +373,17 @@ fn process_record_with(
         sample: Vec::new(),
         code: Vec::new(),
         label: Vec::new(),
+        rr: Vec::new(),
         inputs,
     };
-    for a in &ann.annotations {
-        let Some(label) = cfg.classes.label(a.symbol()) else {
-            continue;
-        };
+    let beats: Vec<(&wonhee_wfdb::Annotation, u8)> = ann
+        .annotations
+        .iter()
+        .filter_map(|a| cfg.classes.label(a.symbol()).map(|l| (a, l)))
+        .collect();
+    let samples: Vec<i64> = beats.iter().map(|(a, _)| a.sample).collect();
+    let rr = rr_intervals(&samples, fs_in as f64);
+    for (&(a, label), rr) in beats.iter().zip(rr) {
         out.summary.beats[usize::from(label)] += 1;
         let c = div_round_even(i128::from(a.sample) * fs_out as i128, fs_in as i128);
         if c - half < 0 || c + half > n_out as i64 {
@@ -387,6 +398,7 @@ fn process_record_with(
         out.sample.push(a.sample);
         out.code.push(a.code);
         out.label.push(label);
+        out.rr.push(rr);
     }
     Ok(out)
 }
@@ -542,6 +554,7 @@ fn assemble(
             beats.sample.extend(o.sample);
             beats.code.extend(o.code);
             beats.label.extend(o.label);
+            beats.rr.extend(o.rr);
             beats.side.extend(std::iter::repeat_n(*side, n));
         }
         records.push(rs);

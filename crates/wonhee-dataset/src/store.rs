@@ -3,7 +3,8 @@
 //! ```text
 //! OUT/
 //!   signals.safetensors   one f32 tensor per record (named by record), the standardized lead
-//!   beats.parquet         record, centre, sample, symbol, class, class_name, split, fold
+//!   beats.parquet         record, centre, sample, symbol, class, class_name, split, fold,
+//!                         rr_pre, rr_post, rr_local, rr_average (seconds, see RrIntervals)
 //!   summary.json          counts, splits, scaler, overlap, config, checksums (see Summary)
 //!   windows.safetensors   only with `materialize`: windows f32 [N, L], labels i64 [N], split u8 [N]
 //! ```
@@ -19,6 +20,7 @@ use wonhee_signal::Scaler;
 
 use crate::error::{DatasetError, Result};
 use crate::prepare::{BeatTable, Prepared};
+use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
 use crate::splits::Side;
 use crate::summary::{FORMAT_VERSION, Summary};
 
@@ -182,6 +184,22 @@ pub(crate) fn write_beats(
                     })
                     .collect::<Vec<i32>>(),
             ),
+            Column::new(
+                "rr_pre".into(),
+                b.rr.iter().map(|r| r.pre).collect::<Vec<f32>>(),
+            ),
+            Column::new(
+                "rr_post".into(),
+                b.rr.iter().map(|r| r.post).collect::<Vec<f32>>(),
+            ),
+            Column::new(
+                "rr_local".into(),
+                b.rr.iter().map(|r| r.local).collect::<Vec<f32>>(),
+            ),
+            Column::new(
+                "rr_average".into(),
+                b.rr.iter().map(|r| r.average).collect::<Vec<f32>>(),
+            ),
         ],
     )
     .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
@@ -290,6 +308,8 @@ pub struct Dataset {
     symbol: Vec<String>,
     label: Vec<u8>,
     side: Vec<Side>,
+    /// RR intervals; `None` for datasets prepared before they were stored.
+    rr: Option<Vec<RrIntervals>>,
     window: usize,
 }
 
@@ -413,6 +433,7 @@ impl Dataset {
                 })
             })
             .collect::<Result<Vec<Side>>>()?;
+        let rr = read_rr(&df, &beats_path)?;
         let half = (window / 2) as i64;
         for (row, (&r, &c)) in record.iter().zip(&centre).enumerate() {
             let (a, b) = ranges[usize::from(r)];
@@ -436,6 +457,7 @@ impl Dataset {
             symbol,
             label,
             side,
+            rr,
             window,
         };
         // Check that every signal is aligned f32 data (it is, as written by this crate).
@@ -534,6 +556,38 @@ impl Dataset {
         &self.symbol
     }
 
+    /// RR intervals of each window's beat; `None` for a dataset prepared by a build that did
+    /// not store them (prepare it again).
+    pub fn rr(&self) -> Option<&[RrIntervals]> {
+        self.rr.as_deref()
+    }
+
+    /// Writes the rhythm features ([`RrIntervals::features`], [`RHYTHM_FEATURES`] per window)
+    /// of windows `idx` into `out`.
+    pub fn fill_rhythm(&self, idx: &[usize], out: &mut [f32]) -> Result<()> {
+        let rr = self.rr.as_deref().ok_or_else(|| {
+            DatasetError::invalid(
+                self.dir.join(BEATS_FILE),
+                "has no RR interval columns (prepared by an older build): run `wonhee prepare` again",
+            )
+        })?;
+        if out.len() != idx.len() * RHYTHM_FEATURES {
+            return Err(DatasetError::Config(format!(
+                "rhythm buffer holds {} values, {} windows need {}",
+                out.len(),
+                idx.len(),
+                idx.len() * RHYTHM_FEATURES
+            )));
+        }
+        for (o, &i) in out.chunks_exact_mut(RHYTHM_FEATURES).zip(idx) {
+            let r = rr.get(i).ok_or_else(|| {
+                DatasetError::Config(format!("window {i} out of range ({} windows)", rr.len()))
+            })?;
+            o.copy_from_slice(&r.features());
+        }
+        Ok(())
+    }
+
     /// Indices of the windows on one side.
     pub fn indices(&self, side: Side) -> Vec<usize> {
         (0..self.len()).filter(|&i| self.side[i] == side).collect()
@@ -579,6 +633,50 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// The four RR columns, all or none; a value must be finite and not negative.
+fn read_rr(df: &DataFrame, path: &Path) -> Result<Option<Vec<RrIntervals>>> {
+    const NAMES: [&str; 4] = ["rr_pre", "rr_post", "rr_local", "rr_average"];
+    let present = NAMES.iter().filter(|n| df.column(n).is_ok()).count();
+    if present == 0 {
+        return Ok(None);
+    }
+    let bad = |e: polars::error::PolarsError| DatasetError::invalid(path, e.to_string());
+    let mut cols: Vec<Vec<f32>> = Vec::with_capacity(NAMES.len());
+    for name in NAMES {
+        let c = column(df, name, path)?
+            .cast(&DataType::Float32)
+            .map_err(bad)?;
+        let v = c
+            .f32()
+            .map_err(bad)?
+            .iter()
+            .enumerate()
+            .map(|(row, v)| match v {
+                Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                Some(v) => Err(DatasetError::invalid(
+                    path,
+                    format!("row {row}: `{name}` = {v} is not a valid interval"),
+                )),
+                None => Err(DatasetError::invalid(
+                    path,
+                    format!("row {row}: `{name}` is null"),
+                )),
+            })
+            .collect::<Result<Vec<f32>>>()?;
+        cols.push(v);
+    }
+    Ok(Some(
+        (0..df.height())
+            .map(|i| RrIntervals {
+                pre: cols[0][i],
+                post: cols[1][i],
+                local: cols[2][i],
+                average: cols[3][i],
+            })
+            .collect(),
+    ))
 }
 
 /// `dst = (src - mean) / std`, in f32 (the one definition of a scaled window).

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use wonhee_dataset::{
-    ClassScheme, Dataset, DatasetError, PrepareConfig, ResampleMethod, Side, SplitKind,
-    WeightedSampler, prepare, prepare_to, read_record_list, write_dataset,
+    ClassScheme, Dataset, DatasetError, PrepareConfig, RHYTHM_FEATURES, ResampleMethod, Side,
+    SplitKind, WeightedSampler, prepare, prepare_to, read_record_list, rr_intervals, write_dataset,
 };
 
 fn fixtures(sub: &str) -> PathBuf {
@@ -330,6 +330,110 @@ fn bad_input_is_a_clear_error() {
     let e = Dataset::open(&out).err().unwrap().to_string();
     assert!(e.contains("summary.json"), "{e}");
     assert!(Dataset::open(Path::new("/nonexistent")).is_err());
+}
+
+#[test]
+fn rr_intervals_are_stored_and_premature_beats_come_early() {
+    let dir = fixtures("synth");
+    let p = prep(&PrepareConfig::default()).unwrap();
+    // Each beat's intervals are those of all the record's beats, the dropped edge beats
+    // included: recompute them from the annotation files.
+    let names = read_record_list(&dir).unwrap();
+    for (r, name) in names.iter().enumerate() {
+        let ann = wonhee_wfdb::Annotations::open(dir.join(name), "atr").unwrap();
+        let beats: Vec<i64> = ann
+            .annotations
+            .iter()
+            .filter(|a| ClassScheme::Aami5.label(a.symbol()).is_some())
+            .map(|a| a.sample)
+            .collect();
+        let all = rr_intervals(&beats, 360.0);
+        let kept: Vec<usize> = (0..p.beats.len())
+            .filter(|&i| usize::from(p.beats.record[i]) == r)
+            .collect();
+        assert!(
+            kept.len() + 4 <= beats.len(),
+            "{name}: edge beats are dropped"
+        );
+        for &i in &kept {
+            let j = beats.iter().position(|&s| s == p.beats.sample[i]).unwrap();
+            assert_eq!(
+                p.beats.rr[i], all[j],
+                "{name} beat at {}",
+                p.beats.sample[i]
+            );
+        }
+    }
+    // The synthetic rhythm: premature beats (S, V) at 0.65 of the RR interval, then a pause.
+    let mean = |class: u8, f: usize| {
+        let v: Vec<f32> = (0..p.beats.len())
+            .filter(|&i| p.beats.label[i] == class)
+            .map(|i| p.beats.rr[i].features()[f])
+            .collect();
+        assert!(!v.is_empty(), "no beats of class {class}");
+        v.iter().sum::<f32>() / v.len() as f32
+    };
+    // (N beats right after one have a long pre-RR interval, so their mean is above 0.)
+    for class in [1, 2] {
+        assert!(mean(class, 0) < -0.25, "class {class}: {}", mean(class, 0));
+        assert!(mean(class, 0) < mean(0, 0) - 0.3, "class {class}");
+        assert!(mean(class, 1) > 0.1, "class {class}: {}", mean(class, 1));
+    }
+
+    // Stored, read back, and given as features.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    write_dataset(&p, &out, false, false).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    assert_eq!(ds.rr().unwrap(), p.beats.rr.as_slice());
+    let idx = [5, 0, ds.len() - 1];
+    let mut f = vec![0f32; idx.len() * RHYTHM_FEATURES];
+    ds.fill_rhythm(&idx, &mut f).unwrap();
+    for (k, &i) in idx.iter().enumerate() {
+        assert_eq!(
+            f[k * RHYTHM_FEATURES..(k + 1) * RHYTHM_FEATURES],
+            p.beats.rr[i].features()
+        );
+    }
+    assert!(ds.fill_rhythm(&idx, &mut f[..5]).is_err());
+    assert!(ds.fill_rhythm(&[ds.len()], &mut f[..4]).is_err());
+
+    // A dataset from before the RR columns opens, but has no rhythm features to give.
+    use polars::prelude::{ParquetReader, ParquetWriter, SerReader};
+    let beats = out.join("beats.parquet");
+    let df = ParquetReader::new(std::fs::File::open(&beats).unwrap())
+        .finish()
+        .unwrap();
+    let mut old = df
+        .drop_many(["rr_pre", "rr_post", "rr_local", "rr_average"])
+        .clone();
+    ParquetWriter::new(std::fs::File::create(&beats).unwrap())
+        .finish(&mut old)
+        .unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    assert!(ds.rr().is_none());
+    let e = ds.fill_rhythm(&[0], &mut f[..4]).unwrap_err().to_string();
+    assert!(e.contains("beats.parquet") && e.contains("prepare"), "{e}");
+    // A partial or corrupt set of RR columns is an error naming the file, row and column.
+    let mut partial = df.drop("rr_post").unwrap();
+    ParquetWriter::new(std::fs::File::create(&beats).unwrap())
+        .finish(&mut partial)
+        .unwrap();
+    let e = Dataset::open(&out).err().unwrap().to_string();
+    assert!(e.contains("beats.parquet") && e.contains("rr_post"), "{e}");
+    let mut neg = df.clone();
+    let mut v: Vec<f32> = p.beats.rr.iter().map(|r| r.local).collect();
+    v[3] = -1.0;
+    neg.replace(
+        "rr_local",
+        polars::prelude::Column::new("rr_local".into(), v),
+    )
+    .unwrap();
+    ParquetWriter::new(std::fs::File::create(&beats).unwrap())
+        .finish(&mut neg)
+        .unwrap();
+    let e = Dataset::open(&out).err().unwrap().to_string();
+    assert!(e.contains("row 3") && e.contains("rr_local"), "{e}");
 }
 
 #[test]

@@ -97,6 +97,10 @@ pub struct ModelConfig {
     pub missing_input: MissingInput,
     /// Base the imputation head's output is added to (`none`, the paper, or `linear`).
     pub impute_base: ImputeBase,
+    /// Per-beat rhythm features (e.g. RR-interval ratios) the classification reads: 0 (the
+    /// paper) for none; otherwise `Linear(rhythm_inputs, d)` of them, no bias, is added to the
+    /// [CLS] token and [`crate::WonHee::forward_classify_with`] needs them.
+    pub rhythm_inputs: usize,
 }
 
 impl Default for ModelConfig {
@@ -118,6 +122,7 @@ impl Default for ModelConfig {
             norm_eps: 1e-5,
             missing_input: MissingInput::Replace,
             impute_base: ImputeBase::None,
+            rhythm_inputs: 0,
         }
     }
 }
@@ -268,6 +273,7 @@ impl ModelConfig {
         let embed = self.embed_inputs() * d + d;
         embed
             + 2 * d // missing-value and [CLS] embeddings
+            + self.rhythm_inputs * d
             + self.n_layers * block(enc_ffn)
             + d // encoder's final norm
             + head(self.n_classes)
@@ -294,7 +300,10 @@ impl ModelConfig {
                 + self.head_layers as f64 * (attn(t) + swiglu(t))
         };
         let embed = 2.0 * n * self.embed_inputs() as f64 * d;
-        let classify = embed + trunk(n + 1.0) + 2.0 * d * self.n_classes as f64;
+        let classify = embed
+            + 2.0 * self.rhythm_inputs as f64 * d
+            + trunk(n + 1.0)
+            + 2.0 * d * self.n_classes as f64;
         let per_token = embed + trunk(n) + 2.0 * n * d * p;
         Flops {
             classify,

@@ -27,7 +27,10 @@
 //!   are set to 0 (by a select, so NaN there is fine), the window is cut into tokens of `patch`
 //!   points [1], each embedded by `Linear(patch, d)` [d = 128]; every token holding a missing
 //!   point gets the learnable `missing` embedding instead; sinusoidal positions are added.
-//! - Classification prepends the learnable `cls` token (no position encoding).
+//! - Classification prepends the learnable `cls` token (no position encoding). With
+//!   `rhythm_inputs` [0] > 0, per-beat features `[b, rhythm_inputs]` (RR-interval ratios in
+//!   WonHEE-rs) are added to it through `rhythm: Linear(rhythm_inputs, d)` without bias
+//!   ([`WonHee::forward_classify_with`], [`WonHee::embed_with`]).
 //! - Encoder: `n_layers` [4] pre-norm blocks, each `x + drop(proj(attn(rmsnorm(x))))` then
 //!   `x + drop(ffn(rmsnorm(x)))`; attention has `n_heads` [4] heads, scores scaled once by
 //!   `1/sqrt(d/heads)`, dropout on the probabilities, a causal mask in forecast mode. The FFN is

@@ -353,6 +353,7 @@ pub struct WonHee {
     embed: Linear,
     missing: Tensor,
     cls: Tensor,
+    rhythm: Option<Linear>,
     pos: Tensor,
     encoder: Vec<Block>,
     enc_norm: Tensor,
@@ -410,6 +411,11 @@ impl WonHee {
             embed: Linear::new(cfg.embed_inputs(), d, true, vb.pp("embed"))?,
             missing: vb.get_with_hints(d, "missing", EMBED_INIT)?,
             cls: vb.get_with_hints(d, "cls", EMBED_INIT)?,
+            rhythm: if cfg.rhythm_inputs > 0 {
+                Some(Linear::new(cfg.rhythm_inputs, d, false, vb.pp("rhythm"))?)
+            } else {
+                None
+            },
             pos: sinusoidal_positions(cfg.n_tokens(), d, &device)?,
             encoder,
             enc_norm: vb
@@ -609,30 +615,94 @@ impl WonHee {
         )?)
     }
 
-    fn cls_features(&self, x: &Tensor, pass: &mut Pass<'_>) -> Result<Tensor> {
+    /// Checks `rhythm` against the config: required exactly when `rhythm_inputs > 0`, shape
+    /// `[b, rhythm_inputs]` f32, finite.
+    fn check_rhythm(&self, b: usize, rhythm: Option<&Tensor>) -> Result<()> {
+        let want = self.cfg.rhythm_inputs;
+        let r = match (want, rhythm) {
+            (0, None) => return Ok(()),
+            (0, Some(_)) => {
+                return Err(ModelError::Input(
+                    "rhythm features given, but the model has rhythm_inputs = 0".into(),
+                ));
+            }
+            (_, None) => {
+                return Err(ModelError::Input(format!(
+                    "the model reads {want} rhythm features per beat (rhythm_inputs); none given"
+                )));
+            }
+            (_, Some(r)) => r,
+        };
+        if r.dims() != [b, want] || r.dtype() != DType::F32 {
+            return Err(ModelError::Input(format!(
+                "rhythm features have shape {:?} and dtype {:?}, expected [{b}, {want}] f32",
+                r.dims(),
+                r.dtype()
+            )));
+        }
+        let v = r.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Input(format!(
+                "rhythm[{}, {}] = {} is not finite",
+                i / want,
+                i % want,
+                v[i]
+            )));
+        }
+        Ok(())
+    }
+
+    fn cls_features(
+        &self,
+        x: &Tensor,
+        rhythm: Option<&Tensor>,
+        pass: &mut Pass<'_>,
+    ) -> Result<Tensor> {
+        let b = self.check_x(x)?;
+        self.check_rhythm(b, rhythm)?;
         let (e, _, _) = self.tokens(x, None, false)?;
-        let b = e.dim(0)?;
-        let cls =
-            self.cls
-                .reshape((1, 1, self.cfg.d_model))?
-                .broadcast_as((b, 1, self.cfg.d_model))?;
+        let d = self.cfg.d_model;
+        let mut cls = self.cls.reshape((1, 1, d))?.broadcast_as((b, 1, d))?;
+        if let (Some(lin), Some(r)) = (&self.rhythm, rhythm) {
+            let r = r.to_device(&self.device)?;
+            cls = cls.broadcast_add(&lin.forward(&r)?.reshape((b, 1, d))?)?;
+        }
         let h = Tensor::cat(&[&cls, &e], 1)?;
         let h = self.trunk(h, &self.classify, pass)?;
         Ok(h.i((.., 0, ..))?)
     }
 
-    /// Class logits `[b, n_classes]` from the [CLS] token. `train` turns dropout on.
+    /// Class logits `[b, n_classes]` from the [CLS] token. `train` turns dropout on. For a
+    /// model without rhythm inputs (the paper's); see [`WonHee::forward_classify_with`].
     pub fn forward_classify(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward_classify_with(x, None, train)
+    }
+
+    /// Class logits with the beats' rhythm features `rhythm` `[b, rhythm_inputs]` (required
+    /// exactly when the config has `rhythm_inputs > 0`), added to the [CLS] token through a
+    /// linear layer.
+    pub fn forward_classify_with(
+        &self,
+        x: &Tensor,
+        rhythm: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         self.pass(false, train, |pass| {
-            let f = self.cls_features(x, pass)?;
+            let f = self.cls_features(x, rhythm, pass)?;
             self.classify.out.forward(&f)
         })
     }
 
     /// The [CLS] features `[b, d]` that the classification layer reads (evaluation mode), for
-    /// t-SNE and the like.
+    /// t-SNE and the like. For a model without rhythm inputs; see [`WonHee::embed_with`].
     pub fn embed(&self, x: &Tensor) -> Result<Tensor> {
-        self.pass(false, false, |pass| self.cls_features(x, pass))
+        self.embed_with(x, None)
+    }
+
+    /// [`WonHee::embed`] with the beats' rhythm features (as in
+    /// [`WonHee::forward_classify_with`]).
+    pub fn embed_with(&self, x: &Tensor, rhythm: Option<&Tensor>) -> Result<Tensor> {
+        self.pass(false, false, |pass| self.cls_features(x, rhythm, pass))
     }
 
     fn per_point(

@@ -104,6 +104,13 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
             init: EMBED_INIT,
         },
     ];
+    if cfg.rhythm_inputs > 0 {
+        v.push(TensorSpec {
+            name: "rhythm.weight".into(),
+            shape: vec![d, cfg.rhythm_inputs],
+            init: linear_init(cfg.rhythm_inputs),
+        });
+    }
     for i in 0..cfg.n_layers {
         block_specs(cfg, &format!("encoder.{i}"), cfg.ffn, &mut v);
     }

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder};
 use common::{
-    build, mask, max_abs_diff, rand, rand_vec, task_losses, tiny, with_interpolation,
-    with_mask_channel,
+    build, mask, max_abs_diff, rand, rand_vec, rhythm_for, task_losses, tiny, with_interpolation,
+    with_mask_channel, with_rhythm,
 };
 use wonhee_model::ops::Kernels;
 use wonhee_model::{
@@ -31,6 +31,7 @@ fn param_count_matches_the_varmap_and_names_are_stable() {
         tiny(2, FfnKind::SoftMoe),
         with_mask_channel(tiny(4, FfnKind::Swiglu)),
         with_interpolation(tiny(4, FfnKind::Swiglu)),
+        with_rhythm(tiny(4, FfnKind::Swiglu)),
         ModelConfig::default(),
         ModelConfig {
             patch: 8,
@@ -88,6 +89,8 @@ enum Input {
     MaskChannel,
     /// `with_interpolation`.
     Interpolate,
+    /// `with_rhythm`: interpolation plus rhythm features for the classifier.
+    Rhythm,
 }
 
 impl Input {
@@ -96,6 +99,7 @@ impl Input {
             Input::Paper => cfg,
             Input::MaskChannel => with_mask_channel(cfg),
             Input::Interpolate => with_interpolation(cfg),
+            Input::Rhythm => with_rhythm(cfg),
         }
     }
 }
@@ -104,7 +108,9 @@ impl Input {
 fn expected_vars(task: usize, name: &str) -> bool {
     let shared = name.starts_with("embed.") || name.starts_with("encoder.");
     match task {
-        0 => shared || name == "cls" || name.starts_with("classify."),
+        0 => {
+            shared || name == "cls" || name.starts_with("classify.") || name.starts_with("rhythm.")
+        }
         1 => shared || name == "missing" || name.starts_with("impute."),
         2 => shared || name == "missing" || name.starts_with("forecast."),
         _ => true, // the sum reaches everything
@@ -121,6 +127,8 @@ fn every_variable_gets_a_finite_nonzero_gradient() {
         (FfnKind::SoftMoe, 1, Kernels::Composed, Input::Paper),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::MaskChannel),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Rhythm),
+        (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Rhythm),
     ] {
         let cfg = mc.apply(tiny(patch, ffn));
         let (model, vm) = build(&cfg, 1);
@@ -181,6 +189,7 @@ fn values_at_missing_points_change_no_output_bit() {
         (FfnKind::SoftMoe, 2, Kernels::Composed, Input::MaskChannel),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
         (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Interpolate),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Rhythm),
     ] {
         let cfg = mc.apply(tiny(patch, ffn));
         let (model, _) = build(&cfg, 4);
@@ -239,6 +248,83 @@ fn interpolated_input_differs_from_zero_fill_only_where_points_are_missing() {
 }
 
 #[test]
+fn rhythm_features_reach_the_classifier_only() {
+    let cfg = with_rhythm(tiny(4, FfnKind::Swiglu));
+    let (model, _) = build(&cfg, 26);
+    let (l, b) = (cfg.seq_len, B);
+    let x = rand((b, l), 27, 1.0);
+    let m = mask(b, l, 28);
+    let r = rhythm_for(&cfg, b, 29).unwrap();
+    // Beat 1 gets other rhythm features; the other beats keep theirs.
+    let mut rv: Vec<f32> = r.flatten_all().unwrap().to_vec1().unwrap();
+    for v in &mut rv[cfg.rhythm_inputs..2 * cfg.rhythm_inputs] {
+        *v -= 0.7;
+    }
+    let r2 = Tensor::from_vec(rv, (b, cfg.rhythm_inputs), &Device::Cpu).unwrap();
+    let l1: Vec<Vec<f32>> = model
+        .forward_classify_with(&x, Some(&r), false)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let l2: Vec<Vec<f32>> = model
+        .forward_classify_with(&x, Some(&r2), false)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    assert_ne!(l1[1], l2[1], "the classifier ignores the rhythm features");
+    assert_eq!(l1[0], l2[0], "one beat's rhythm reached another beat");
+    assert_eq!(l1[2], l2[2], "one beat's rhythm reached another beat");
+    let e1 = model.embed_with(&x, Some(&r)).unwrap();
+    let e2 = model.embed_with(&x, Some(&r2)).unwrap();
+    assert!(max_abs_diff(&e1, &e2) > 0.0);
+    // Imputation and forecasting take no rhythm: same weights, same outputs as a model
+    // without the rhythm layer.
+    let plain_cfg = ModelConfig {
+        rhythm_inputs: 0,
+        ..cfg.clone()
+    };
+    let vm = init_varmap(&cfg, 26, &Device::Cpu).unwrap();
+    let plain = WonHee::new(
+        &plain_cfg,
+        VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    for (a, p) in [
+        (
+            model.forward_impute(&x, &m, false).unwrap(),
+            plain.forward_impute(&x, &m, false).unwrap(),
+        ),
+        (
+            model.forward_forecast(&x, &m, false).unwrap(),
+            plain.forward_forecast(&x, &m, false).unwrap(),
+        ),
+    ] {
+        assert_eq!(max_abs_diff(&a, &p), 0.0);
+    }
+    // Missing, unexpected, misshapen or non-finite rhythm features are errors.
+    let e = model.forward_classify(&x, false).unwrap_err().to_string();
+    assert!(
+        e.contains("rhythm_inputs") && e.contains("none given"),
+        "{e}"
+    );
+    let e = plain
+        .forward_classify_with(&x, Some(&r), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("rhythm_inputs = 0"), "{e}");
+    let e = model
+        .forward_classify_with(&x, Some(&rand((b, 3), 1, 1.0)), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expected [3, 4]"), "{e}");
+    let mut rv: Vec<f32> = r.flatten_all().unwrap().to_vec1().unwrap();
+    rv[6] = f32::NAN;
+    let bad = Tensor::from_vec(rv, (b, cfg.rhythm_inputs), &Device::Cpu).unwrap();
+    let e = model.embed_with(&x, Some(&bad)).unwrap_err().to_string();
+    assert!(e.contains("rhythm[1, 2]"), "{e}");
+}
+
+#[test]
 fn forecast_output_at_t_depends_on_nothing_after_t() {
     for (patch, kernels, input) in [
         (1, Kernels::Fused, Input::Paper),
@@ -248,6 +334,7 @@ fn forecast_output_at_t_depends_on_nothing_after_t() {
         (4, Kernels::Fused, Input::MaskChannel),
         (4, Kernels::Fused, Input::Interpolate),
         (2, Kernels::Composed, Input::Interpolate),
+        (4, Kernels::Fused, Input::Rhythm),
     ] {
         let cfg = input.apply(tiny(patch, FfnKind::Swiglu));
         let l = cfg.seq_len;

@@ -8,7 +8,7 @@
 
 use candle_core::{D, Device, Tensor};
 use serde::{Deserialize, Serialize};
-use wonhee_dataset::{Dataset, Side};
+use wonhee_dataset::{Dataset, RHYTHM_FEATURES, Side};
 use wonhee_eval::{
     Bootstrap, EvalProtocol, ForecastEval, ImputationEval, Metrics, classification_report,
     linear_fill, previous_beat,
@@ -18,6 +18,7 @@ use wonhee_signal::Scaler;
 
 use crate::error::{Result, TrainError};
 use crate::run::Run;
+use crate::train::{check_rhythm, rhythm_batch};
 
 /// Settings of [`evaluate`].
 pub struct EvalOptions<'a> {
@@ -114,7 +115,7 @@ pub fn check_dataset(run: &Run, ds: &Dataset) -> Result<()> {
             "class names differ from the run's".to_string(),
         ));
     }
-    Ok(())
+    check_rhythm(run.model.config(), ds)
 }
 
 fn hidden_tensor(masks: &[Vec<bool>], l: usize, dev: &Device) -> Result<Tensor> {
@@ -194,8 +195,9 @@ pub fn evaluate(run: &Run, ds: &Dataset, opts: &EvalOptions) -> Result<(Metrics,
         let b = chunk.len();
         ds.fill_batch(chunk, &scaler, &mut x[..b * l])?;
         let xt = Tensor::from_slice(&x[..b * l], (b, l), &dev)?;
+        let rt = rhythm_batch(model.config(), ds, chunk, &dev)?;
         let pred = model
-            .forward_classify(&xt, false)?
+            .forward_classify_with(&xt, rt.as_ref(), false)?
             .argmax(D::Minus1)?
             .to_vec1::<u32>()?;
         y_pred.extend(pred.iter().map(|&p| p as u8));
@@ -485,7 +487,13 @@ pub fn predict_record(
             wonhee_dataset::scale_into(&raw, &scaler, &mut x[j * l..(j + 1) * l]);
         }
         let xt = Tensor::from_slice(&x[..b * l], (b, l), &dev)?;
-        let logits = run.model.forward_classify(&xt, false)?;
+        let rt = if run.model.config().rhythm_inputs > 0 {
+            let r: Vec<f32> = chunk.iter().flat_map(|&i| rw.rr[i].features()).collect();
+            Some(Tensor::from_vec(r, (b, RHYTHM_FEATURES), &dev)?)
+        } else {
+            None
+        };
+        let logits = run.model.forward_classify_with(&xt, rt.as_ref(), false)?;
         let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
         for ((j, &i), p) in chunk.iter().enumerate().zip(probs) {
             let best = p

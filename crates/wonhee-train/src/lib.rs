@@ -49,5 +49,5 @@ pub use run::{
 };
 pub use train::{
     StepReport, TASKS, TrainOptions, TrainSummary, ValReport, checkpoint_dir, device_name,
-    masked_mse, train, train_val_split, validate,
+    masked_mse, rhythm_batch, train, train_val_split, validate,
 };

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use wonhee_dataset::{Dataset, RngState, Shuffler, Side, WeightedSampler};
+use wonhee_dataset::{Dataset, RHYTHM_FEATURES, RngState, Shuffler, Side, WeightedSampler};
 use wonhee_model::{DropoutState, WonHee};
 use wonhee_signal::Scaler;
 
@@ -196,10 +196,48 @@ pub fn masked_mse(pred: &Tensor, target: &Tensor, mask: &Tensor) -> Result<Tenso
     Ok(num.broadcast_div(&den)?)
 }
 
+/// The rhythm features `[b, rhythm_inputs]` of windows `idx` when the model reads them
+/// (`model.rhythm_inputs > 0`), else `None`.
+pub fn rhythm_batch(
+    model: &wonhee_model::ModelConfig,
+    ds: &Dataset,
+    idx: &[usize],
+    dev: &Device,
+) -> Result<Option<Tensor>> {
+    if model.rhythm_inputs == 0 {
+        return Ok(None);
+    }
+    let mut r = vec![0f32; idx.len() * RHYTHM_FEATURES];
+    ds.fill_rhythm(idx, &mut r)?;
+    Ok(Some(Tensor::from_vec(
+        r,
+        (idx.len(), RHYTHM_FEATURES),
+        dev,
+    )?))
+}
+
+/// Checks that the model's rhythm inputs are the dataset's rhythm features and that the
+/// dataset has them.
+pub(crate) fn check_rhythm(model: &wonhee_model::ModelConfig, ds: &Dataset) -> Result<()> {
+    match model.rhythm_inputs {
+        0 => Ok(()),
+        RHYTHM_FEATURES => {
+            // Errors (naming beats.parquet) when the dataset predates the RR columns.
+            ds.fill_rhythm(&[], &mut [])?;
+            Ok(())
+        }
+        n => Err(TrainError::Config(format!(
+            "model.rhythm_inputs is {n}; the dataset gives {RHYTHM_FEATURES} rhythm features \
+             per beat (or set 0 for none)"
+        ))),
+    }
+}
+
 /// One batch, on the device.
 struct Batch {
     x: Tensor,
     x_in: Tensor,
+    rhythm: Option<Tensor>,
     labels: Tensor,
     imp_mask: Tensor,
     fc_mask: Tensor,
@@ -250,6 +288,7 @@ fn make_batch(
     Ok(Batch {
         x: Tensor::from_vec(x, (b, l), dev)?,
         x_in: Tensor::from_vec(x_in, (b, l), dev)?,
+        rhythm: rhythm_batch(&cfg.model, ds, idx, dev)?,
         labels: Tensor::from_vec(labels, b, dev)?,
         imp_mask: Tensor::from_vec(imp, (b, l), dev)?,
         fc_mask: Tensor::from_vec(fc, (b, l), dev)?,
@@ -299,7 +338,8 @@ pub fn validate(
         let mut x = vec![0f32; b * l];
         ds.fill_batch(chunk, scaler, &mut x)?;
         let xt = Tensor::from_vec(x, (b, l), &dev)?;
-        let logits = model.forward_classify(&xt, false)?;
+        let rt = rhythm_batch(model.config(), ds, chunk, &dev)?;
+        let logits = model.forward_classify_with(&xt, rt.as_ref(), false)?;
         let labels: Vec<u32> = chunk.iter().map(|&i| u32::from(ds.labels()[i])).collect();
         let lt = Tensor::from_vec(labels.clone(), b, &dev)?;
         ce +=
@@ -453,6 +493,7 @@ pub fn train(
             cfg.model.n_classes
         )));
     }
+    check_rhythm(&cfg.model, &ds)?;
     let scaler = ds.scaler(t.fold)?;
     let (train_idx, val_idx) = train_val_split(&ds, cfg);
     if train_idx.is_empty() {
@@ -632,7 +673,7 @@ pub fn train(
         let [wc, wi, wf] = t.task_weights;
 
         // Each task: forward, loss, backward (one graph alive at a time).
-        let logits = model.forward_classify(&batch.x_in, true)?;
+        let logits = model.forward_classify_with(&batch.x_in, batch.rhythm.as_ref(), true)?;
         let loss_c = candle_nn::loss::cross_entropy(&logits, &batch.labels)?;
         let lc = loss_c.to_scalar::<f32>()?;
         check_finite(lc, step + 1, TASKS[0])?;

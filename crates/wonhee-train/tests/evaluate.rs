@@ -46,6 +46,7 @@ fn trained() -> &'static (PathBuf, PathBuf) {
             n_layers = 1
             head_layers = 1
             ffn_mult = 2
+            rhythm_inputs = 4
             [train]
             batch_size = 16
             max_steps = 30
@@ -206,6 +207,47 @@ fn predict_classifies_every_annotated_beat_of_a_raw_record() {
     }
     let err = predict_record(&run, Path::new("/nonexistent/rec"), 8).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/rec"), "{err}");
+}
+
+/// A beat of a raw record gets the same probabilities from `predict_record` as its window
+/// and rhythm features from the prepared dataset give the model: one preprocessing path.
+#[test]
+fn predict_agrees_with_the_prepared_dataset() {
+    let (data, run_dir) = trained();
+    let run = Run::open(run_dir, &Device::Cpu).unwrap();
+    assert_eq!(run.model.config().rhythm_inputs, 4, "the run reads rhythm");
+    let ds = Dataset::open(data).unwrap();
+    let beats = predict_record(&run, &fixtures().join("s101"), 64).unwrap();
+    let r = ds.records().iter().position(|n| n == "s101").unwrap();
+    let idx: Vec<usize> = (0..ds.len())
+        .filter(|&i| usize::from(ds.window_records()[i]) == r)
+        .collect();
+    assert!(idx.len() > 10);
+    let scaler = run.info.dataset.scaler;
+    let mut x = vec![0f32; idx.len() * 640];
+    ds.fill_batch(&idx, &scaler, &mut x).unwrap();
+    let xt = candle_core::Tensor::from_vec(x, (idx.len(), 640), &Device::Cpu).unwrap();
+    let rt = wonhee_train::rhythm_batch(run.model.config(), &ds, &idx, &Device::Cpu)
+        .unwrap()
+        .unwrap();
+    let logits = run
+        .model
+        .forward_classify_with(&xt, Some(&rt), false)
+        .unwrap();
+    let probs: Vec<Vec<f32>> = candle_nn::ops::softmax(&logits, 1)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    for (k, &i) in idx.iter().enumerate() {
+        let b = beats
+            .iter()
+            .find(|b| b.sample == ds.samples()[i])
+            .unwrap_or_else(|| panic!("beat at {} not predicted", ds.samples()[i]));
+        assert!(!b.padded);
+        for (p, q) in b.probs.iter().zip(&probs[k]) {
+            assert!((p - q).abs() < 1e-5, "beat at {}: {p} vs {q}", b.sample);
+        }
+    }
 }
 
 #[test]

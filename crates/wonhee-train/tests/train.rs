@@ -175,6 +175,9 @@ fn resume_is_bitwise_identical_with_every_option() {
     cfg.train.warmup_steps = 2;
     cfg.train.task_weights = [1.0, 0.5, 2.0];
     cfg.train.max_steps = Some(7);
+    cfg.model.missing_input = wonhee_model::MissingInput::Interpolate;
+    cfg.model.impute_base = wonhee_model::ImputeBase::Linear;
+    cfg.model.rhythm_inputs = wonhee_dataset::RHYTHM_FEATURES;
     // A stop that is not on a checkpoint boundary, inside the second shuffle epoch.
     resume_matches_uninterrupted(&cfg, 5);
 }
@@ -220,4 +223,10 @@ fn configuration_mismatches_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("classes"), "{e}");
+    let mut rhythm = tiny();
+    rhythm.model.rhythm_inputs = 3;
+    let e = run(tempfile::tempdir().unwrap().path(), &rhythm, false, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("rhythm_inputs is 3"), "{e}");
 }

@@ -69,12 +69,19 @@ pub fn run(b: Bench) -> Result<()> {
         .map(|i| f32::from(u8::from(i % l >= l - k)))
         .collect();
     let mask = Tensor::from_vec(mask, (bsz, l), &dev)?;
+    let rhythm = match cfg.model.rhythm_inputs {
+        0 => None,
+        n => Some((Tensor::randn(0f32, 0.2, (bsz, n), &dev))?),
+    };
     let mut times = Vec::new();
     for s in 0..args.warmup + args.steps {
         let t0 = Instant::now();
         let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
         let losses = [
-            candle_nn::loss::cross_entropy(&model.forward_classify(&x, true)?, &labels)?,
+            candle_nn::loss::cross_entropy(
+                &model.forward_classify_with(&x, rhythm.as_ref(), true)?,
+                &labels,
+            )?,
             masked_mse(&model.forward_impute(&x, &mask, true)?, &x, &mask)?,
             masked_mse(&model.forward_forecast(&x, &mask, true)?, &x, &mask)?,
         ];

@@ -496,7 +496,13 @@ fn embed_features(
             x.extend_from_slice(&buf);
         }
         let x = candle_core::Tensor::from_vec(x, (chunk.len(), len), &device)?;
-        values.extend(run.model.embed(&x)?.flatten_all()?.to_vec1::<f32>()?);
+        let r = wonhee_train::rhythm_batch(&run.config.model, ds, chunk, &device)?;
+        values.extend(
+            run.model
+                .embed_with(&x, r.as_ref())?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

@@ -80,7 +80,10 @@ pub fn task_losses(
     labels: &Tensor,
     train: bool,
 ) -> [Tensor; 3] {
-    let logits = model.forward_classify(x, train).unwrap();
+    let rhythm = rhythm_for(model.config(), x.dim(0).unwrap(), 31);
+    let logits = model
+        .forward_classify_with(x, rhythm.as_ref(), train)
+        .unwrap();
     let ce = candle_nn::loss::cross_entropy(&logits, labels).unwrap();
     let m = missing.to_dtype(DType::F32).unwrap();
     let msum = m.sum_all().unwrap();
@@ -131,4 +134,17 @@ pub fn with_interpolation(cfg: ModelConfig) -> ModelConfig {
         missing_input: wonhee_model::MissingInput::Interpolate,
         ..with_mask_channel(cfg)
     }
+}
+
+/// `with_interpolation` with 4 rhythm features added to the [CLS] token.
+pub fn with_rhythm(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        rhythm_inputs: 4,
+        ..with_interpolation(cfg)
+    }
+}
+
+/// Rhythm features `[b, rhythm_inputs]` for `cfg` (values in ±0.5), or `None` without them.
+pub fn rhythm_for(cfg: &ModelConfig, b: usize, seed: u64) -> Option<Tensor> {
+    (cfg.rhythm_inputs > 0).then(|| rand((b, cfg.rhythm_inputs), seed, 0.5))
 }
