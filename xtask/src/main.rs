@@ -157,6 +157,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: cannot create a temporary file: {e}", dir.display()))?;
     tmp.write_all(bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // Temporary files are owner-only; these are ordinary project files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
     tmp.persist(path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(())

@@ -77,6 +77,20 @@ fn train_writes_a_complete_run_and_eval_writes_metrics() {
     assert!((0.0..=1.0).contains(&acc), "{acc}");
     assert!(run.join("metrics.md").is_file());
     assert!(run.join("examples.json").is_file());
+    // Every file of the run has ordinary permissions, not a temporary file's owner-only ones.
+    #[cfg(unix)]
+    for f in [
+        "config.toml",
+        "run.json",
+        "model.safetensors",
+        "metrics.json",
+        "metrics.md",
+        "examples.json",
+    ] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(run.join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "{f}: mode {mode:o}");
+    }
 
     // A missing run is a one-line error naming it.
     let out = wonhee()

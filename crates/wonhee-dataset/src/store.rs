@@ -127,7 +127,20 @@ pub(crate) fn write_signals(records: &[String], signals: &[Vec<f32>], path: &Pat
         })
         .collect::<Result<_>>()?;
     safetensors::serialize_to_file(views, None, path)
-        .map_err(|e| DatasetError::invalid(path, e.to_string()))
+        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
+    readable_by_all(path)
+}
+
+/// Gives a file that safetensors wrote (through an owner-only temporary file) the ordinary
+/// `rw-r--r--` permissions of the dataset's other files.
+fn readable_by_all(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| DatasetError::io(path, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the beat index as parquet.
@@ -274,7 +287,8 @@ fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
     ]
     .into_iter()
     .collect();
-    safetensors::serialize_to_file(tensors, Some(meta), path).map_err(err)
+    safetensors::serialize_to_file(tensors, Some(meta), path).map_err(err)?;
+    readable_by_all(path)
 }
 
 /// Signals of a dataset: memory-mapped, or owned where mapping is not possible.

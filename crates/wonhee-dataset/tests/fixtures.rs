@@ -158,6 +158,17 @@ fn write_open_and_batch() {
             .to_string()
             .contains("already exists")
     );
+    #[cfg(unix)]
+    for f in [
+        "signals.safetensors",
+        "beats.parquet",
+        "summary.json",
+        "windows.safetensors",
+    ] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out.join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044, "{f}: mode {mode:o} is owner-only");
+    }
     let ds = Dataset::open(&out).unwrap();
     assert_eq!(ds.len(), p.beats.len());
     assert_eq!(ds.labels(), p.beats.label.as_slice());

@@ -84,6 +84,14 @@ impl Metrics {
         tmp.write_all(json.as_bytes()).map_err(io)?;
         tmp.write_all(b"\n").map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
+        // Temporary files are owner-only; metrics are meant to be read by others.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io)?;
+        }
         tmp.persist(path).map_err(|e| io(e.error))?;
         Ok(())
     }

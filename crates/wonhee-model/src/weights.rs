@@ -219,6 +219,12 @@ pub fn save_weights(vm: &VarMap, path: impl AsRef<Path>) -> Result<()> {
         path: path.to_path_buf(),
         msg: e.to_string(),
     })?;
+    // safetensors writes through an owner-only temporary file; weights are meant to be shared.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+    }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }

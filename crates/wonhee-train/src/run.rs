@@ -155,8 +155,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TrainError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| TrainError::io(path, e))?;
+    readable_by_all(tmp.path())?;
     tmp.persist(path)
         .map_err(|e| TrainError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Gives a file written through an owner-only temporary file (tempfile's, safetensors') the
+/// ordinary `rw-r--r--` permissions of a run's files.
+pub(crate) fn readable_by_all(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| TrainError::io(path, e))?;
+    }
     Ok(())
 }
 

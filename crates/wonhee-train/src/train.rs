@@ -22,7 +22,7 @@ use crate::optim::{AdamW, clip_grad_norm, grad_norm, learning_rate};
 use crate::pcgrad::{TaskGrads, pcgrad, sum};
 use crate::run::{
     CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, INFO_FILE, METRICS_LOG, MODEL_FILE,
-    RUN_FORMAT_VERSION, RunInfo, write_atomic, write_json,
+    RUN_FORMAT_VERSION, RunInfo, readable_by_all, write_atomic, write_json,
 };
 
 /// Task names, in loss order.
@@ -440,6 +440,7 @@ fn save_checkpoint(run: &Path, vm: &VarMap, opt: &AdamW, state: &State) -> Resul
     let opt_tensors: HashMap<String, Tensor> = opt.state_tensors().into_iter().collect();
     let opt_path = tmp.path().join("optimizer.safetensors");
     candle_core::safetensors::save(&opt_tensors, &opt_path)?;
+    readable_by_all(&opt_path)?;
     write_json(&tmp.path().join("state.json"), state)?;
     let dest = run.join(CHECKPOINT_DIR);
     let old = run.join(".checkpoint-old");

@@ -103,8 +103,19 @@ fn writes_the_run_folder() {
         "metrics.jsonl",
         "checkpoint/state.json",
         "checkpoint/optimizer.safetensors",
+        "checkpoint/model.safetensors",
     ] {
         assert!(tmp.path().join(f).is_file(), "{f}");
+        // Ordinary permissions, not the owner-only ones of temporary files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(tmp.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o044, 0o044, "{f}: mode {mode:o}");
+        }
     }
     let log = log_without_timing(tmp.path());
     let train_lines = log.iter().filter(|v| v["kind"] == "train").count();
