@@ -570,21 +570,21 @@ impl Dataset {
         &self.symbol
     }
 
-    /// RR intervals of each window's beat; `None` for a dataset prepared by a build that did
-    /// not store them (prepare it again).
-    pub fn rr(&self) -> Option<&[RrIntervals]> {
-        self.rr.as_deref()
+    /// RR intervals of each window's beat; an error naming `beats.parquet` for a dataset
+    /// prepared by a build that did not store them (prepare it again).
+    pub fn rr(&self) -> Result<&[RrIntervals]> {
+        self.rr.as_deref().ok_or_else(|| {
+            DatasetError::invalid(
+                self.dir.join(BEATS_FILE),
+                "has no RR interval columns (prepared by an older build): run `wonhee prepare` again",
+            )
+        })
     }
 
     /// Writes the rhythm features ([`RrIntervals::features`], [`RHYTHM_FEATURES`] per window)
     /// of windows `idx` into `out`.
     pub fn fill_rhythm(&self, idx: &[usize], out: &mut [f32]) -> Result<()> {
-        let rr = self.rr.as_deref().ok_or_else(|| {
-            DatasetError::invalid(
-                self.dir.join(BEATS_FILE),
-                "has no RR interval columns (prepared by an older build): run `wonhee prepare` again",
-            )
-        })?;
+        let rr = self.rr()?;
         if out.len() != idx.len() * RHYTHM_FEATURES {
             return Err(DatasetError::Config(format!(
                 "rhythm buffer holds {} values, {} windows need {}",

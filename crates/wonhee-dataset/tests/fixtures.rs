@@ -422,7 +422,7 @@ fn rr_intervals_are_stored_and_premature_beats_come_early() {
         .finish(&mut old)
         .unwrap();
     let ds = Dataset::open(&out).unwrap();
-    assert!(ds.rr().is_none());
+    assert!(ds.rr().is_err());
     let e = ds.fill_rhythm(&[0], &mut f[..4]).unwrap_err().to_string();
     assert!(e.contains("beats.parquet") && e.contains("prepare"), "{e}");
     // A partial or corrupt set of RR columns is an error naming the file, row and column.

@@ -222,8 +222,7 @@ pub(crate) fn check_rhythm(model: &wonhee_model::ModelConfig, ds: &Dataset) -> R
     match model.rhythm_inputs {
         0 => Ok(()),
         RHYTHM_FEATURES => {
-            // Errors (naming beats.parquet) when the dataset predates the RR columns.
-            ds.fill_rhythm(&[], &mut [])?;
+            ds.rr()?;
             Ok(())
         }
         n => Err(TrainError::Config(format!(
