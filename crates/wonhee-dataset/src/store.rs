@@ -594,12 +594,22 @@ impl Dataset {
             )));
         }
         for (o, &i) in out.chunks_exact_mut(RHYTHM_FEATURES).zip(idx) {
-            let r = rr.get(i).ok_or_else(|| {
-                DatasetError::Config(format!("window {i} out of range ({} windows)", rr.len()))
-            })?;
-            o.copy_from_slice(&r.features());
+            self.check_window(i)?;
+            o.copy_from_slice(&rr[i].features());
         }
         Ok(())
+    }
+
+    /// An error for a window index past the last window.
+    fn check_window(&self, i: usize) -> Result<()> {
+        if i < self.len() {
+            Ok(())
+        } else {
+            Err(DatasetError::Config(format!(
+                "window {i} out of range ({} windows)",
+                self.len()
+            )))
+        }
     }
 
     /// Indices of the windows on one side.
@@ -637,12 +647,7 @@ impl Dataset {
             )));
         }
         for (o, &i) in out.chunks_exact_mut(l).zip(idx) {
-            if i >= self.len() {
-                return Err(DatasetError::Config(format!(
-                    "window {i} out of range ({} windows)",
-                    self.len()
-                )));
-            }
+            self.check_window(i)?;
             scale_into(self.window(i), scaler, o);
         }
         Ok(())

@@ -658,9 +658,10 @@ impl WonHee {
         rhythm: Option<&Tensor>,
         pass: &mut Pass<'_>,
     ) -> Result<Tensor> {
-        let b = self.check_x(x)?;
-        self.check_rhythm(b, rhythm)?;
+        // `tokens` checks `x` first, so its errors come before the rhythm's.
         let (e, _, _) = self.tokens(x, None, false)?;
+        let b = e.dim(0)?;
+        self.check_rhythm(b, rhythm)?;
         let d = self.cfg.d_model;
         let mut cls = self.cls.reshape((1, 1, d))?.broadcast_as((b, 1, d))?;
         if let (Some(lin), Some(r)) = (&self.rhythm, rhythm) {

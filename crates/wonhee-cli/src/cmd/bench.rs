@@ -71,7 +71,7 @@ pub fn run(b: Bench) -> Result<()> {
     let mask = Tensor::from_vec(mask, (bsz, l), &dev)?;
     let rhythm = match cfg.model.rhythm_inputs {
         0 => None,
-        n => Some((Tensor::randn(0f32, 0.2, (bsz, n), &dev))?),
+        n => Some(Tensor::randn(0f32, 0.2, (bsz, n), &dev)?),
     };
     let mut times = Vec::new();
     for s in 0..args.warmup + args.steps {
