@@ -600,7 +600,8 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
         (Some(a), Some(b)) if b > a => format!("{}{block}{}", &old[..a], &old[b + close.len()..]),
         _ => format!("{}\n\n{block}\n", old.trim_end()),
     };
-    crate::write_atomic(path, new.as_bytes())
+    wonhee_fs::write_atomic(path, new.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]

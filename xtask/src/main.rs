@@ -13,8 +13,7 @@ mod fixtures;
 mod pipeline;
 mod synth;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -130,7 +129,8 @@ fn main() -> Result<()> {
             data,
             dry_run,
         } => {
-            let data = pipeline::locate_data(&root, data)?;
+            let data =
+                wonhee_fs::mitdb_or_error(data.as_deref(), &root).map_err(anyhow::Error::msg)?;
             bench::run(
                 which,
                 &bench::Options {
@@ -143,29 +143,5 @@ fn main() -> Result<()> {
             )?;
         }
     }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot create a temporary file: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // Temporary files are owner-only; these are ordinary project files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    }
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(())
 }

@@ -16,44 +16,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Finds MIT-BIH: `--data`, else `$WONHEE_MITDB`, else `data/mitdb`, else `../shared/data/mitdb`.
-pub fn locate_data(root: &Path, explicit: Option<PathBuf>) -> Result<PathBuf> {
-    match find_data(root, explicit)? {
-        Some(p) => Ok(p),
-        None => bail!(
-            "MIT-BIH not found: pass --data DIR, set WONHEE_MITDB, or place it at data/mitdb or ../shared/data/mitdb"
-        ),
-    }
-}
-
-/// As [`locate_data`], but `Ok(None)` when no default place holds it (a given one must).
-fn find_data(root: &Path, explicit: Option<PathBuf>) -> Result<Option<PathBuf>> {
-    let candidates: Vec<(String, PathBuf)> = match explicit {
-        Some(p) => vec![("--data".into(), p)],
-        None => {
-            let mut v = Vec::new();
-            if let Some(p) = std::env::var_os("WONHEE_MITDB") {
-                v.push(("WONHEE_MITDB".into(), PathBuf::from(p)));
-            }
-            v.push(("default".into(), root.join("data/mitdb")));
-            v.push(("default".into(), root.join("../shared/data/mitdb")));
-            v
-        }
-    };
-    for (how, dir) in &candidates {
-        if dir.join("RECORDS").is_file() {
-            return Ok(Some(dir.clone()));
-        }
-        if how != "default" {
-            bail!(
-                "{}: no MIT-BIH here (no RECORDS file), given by {how}",
-                dir.display()
-            );
-        }
-    }
-    Ok(None)
-}
-
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -182,7 +144,7 @@ impl Stages {
         let t = Instant::now();
         f().with_context(|| format!("stage `{name}` failed"))?;
         let seconds = t.elapsed().as_secs_f64();
-        crate::write_atomic(
+        wonhee_fs::write_atomic(
             &stamp,
             serde_json::to_string_pretty(&json!({"key": key, "seconds": seconds}))?.as_bytes(),
         )?;
@@ -276,10 +238,14 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .with_context(|| format!("running {} --version", bin.display()))?;
-    let data = match find_data(&opt.root, opt.data.clone())? {
-        Some(d) => d,
+    // `--data`, else $WONHEE_MITDB, else data/mitdb, else ../shared/data/mitdb (a folder found
+    // must hold RECORDS); nowhere: download.
+    let data = match wonhee_fs::locate_mitdb(opt.data.as_deref(), &opt.root) {
+        Some(_) => {
+            wonhee_fs::mitdb_or_error(opt.data.as_deref(), &opt.root).map_err(anyhow::Error::msg)?
+        }
         None => {
-            let d = opt.root.join("data/mitdb");
+            let d = opt.root.join(wonhee_fs::DEFAULT_DIR);
             println!(
                 "MIT-BIH not found locally: downloading it from PhysioNet into {}",
                 d.display()
@@ -350,7 +316,7 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
                     std::fs::remove_dir_all(&run_dir)
                         .with_context(|| format!("{}: cannot remove", run_dir.display()))?;
                 }
-                crate::write_atomic(&started, json!({"key": k_train}).to_string().as_bytes())?;
+                wonhee_fs::write_atomic(&started, json!({"key": k_train}).to_string().as_bytes())?;
                 let mut a = vec![
                     "train".into(),
                     "--config".into(),
@@ -466,7 +432,7 @@ pub fn run(opt: &Options) -> Result<PathBuf> {
         json!({"name": "total so far", "seconds": t_all.elapsed().as_secs_f64(), "cached": false}),
     );
     let stages_path = out.join("stages.json");
-    crate::write_atomic(
+    wonhee_fs::write_atomic(
         &stages_path,
         serde_json::to_string_pretty(&json!({
             "stages": stages,

@@ -29,9 +29,9 @@ impl TableFormat {
     }
 }
 
-/// Runs `write` on a temporary file beside `path`, then renames it to `path`.
-///
-/// On any error the temporary file is removed and `path` is left untouched.
+/// Runs `write` on a temporary file beside `path`, then renames it to `path`
+/// ([`wonhee_fs::write_file_with`]). On any error the temporary file is removed and `path` is
+/// left untouched.
 pub fn atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut std::fs::File) -> Result<()>,
@@ -43,27 +43,11 @@ where
     if !dir.is_dir() {
         bail!("{}: output folder does not exist", dir.display());
     }
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wonhee-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-    write(tmp.as_file_mut())?;
-    tmp.as_file_mut()
-        .flush()
-        .with_context(|| format!("{}: write failed", path.display()))?;
-    tmp.persist(path).map_err(|e| e.error).with_context(|| {
-        format!(
-            "{}: cannot move the finished file into place",
-            path.display()
-        )
-    })?;
-    Ok(())
+    wonhee_fs::write_file_with(path, |f| -> Result<()> {
+        write(f)?;
+        f.flush()
+            .with_context(|| format!("{}: write failed", path.display()))
+    })
 }
 
 /// Writes a data frame as CSV or parquet (by `path`'s extension), atomically.

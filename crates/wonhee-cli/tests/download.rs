@@ -298,18 +298,13 @@ fn bad_arguments_are_one_line_errors() {
 #[test]
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
 fn verify_mitdb() {
-    let dir = std::env::var_os("WONHEE_MITDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(format!(
-                "{}/../../../shared/data/mitdb",
-                std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-            ))
-        });
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = wonhee_fs::mitdb_or_error(None, &wonhee_fs::workspace_root(Path::new(&manifest)))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         dir.join("SHA256SUMS").is_file(),
-        "MIT-BIH not found at {}",
+        "{}: no SHA256SUMS",
         dir.display()
     );
     let out = wonhee().arg("verify").arg(&dir).output().unwrap();

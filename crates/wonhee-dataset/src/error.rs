@@ -27,6 +27,12 @@ pub enum DatasetError {
     /// A configuration that cannot be used.
     #[error("configuration: {0}")]
     Config(String),
+    /// `summary.json` could not be read or is not a dataset summary (the message names it).
+    #[error(transparent)]
+    Schema(#[from] wonhee_schema::SchemaError),
+    /// An atomic write failed (the message names the file).
+    #[error(transparent)]
+    Fs(#[from] wonhee_fs::FsError),
 }
 
 impl DatasetError {

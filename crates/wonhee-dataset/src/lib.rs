@@ -31,26 +31,25 @@
 //! gives a classifier their scale-free log ratios.
 
 mod error;
-mod labels;
 mod prepare;
+mod prepared;
+mod reader;
 mod rhythm;
 mod sampler;
 mod splits;
-mod store;
-mod summary;
+mod writer;
 
 pub use error::{DatasetError, Result};
-pub use labels::ClassScheme;
-pub use prepare::{
-    BeatTable, PrepareConfig, Prepared, RecordWindows, ResampleMethod, prepare, prepare_record,
-    prepare_to, read_record_list,
-};
+pub use prepare::{RecordWindows, prepare, prepare_record, prepare_to, read_record_list};
+pub use prepared::{BeatTable, Prepared};
+pub use reader::{Dataset, scale_into};
 pub use rhythm::{RHYTHM_FEATURES, RrIntervals, rr_intervals};
-pub use sampler::{RngState, Shuffler, WeightedSampler};
-pub use splits::{DS1, DS2, PACED, Side, SplitKind, record_sides, stratified_sides};
-pub use store::{
-    BEATS_FILE, Dataset, SIGNALS_FILE, SUMMARY_FILE, WINDOWS_FILE, scale_into, write_dataset,
+pub use sampler::{RngState, Shuffler, WeightedSampler, class_balanced_sample};
+pub use splits::{DS1, DS2, PACED, record_sides, stratified_sides};
+/// The dataset's file schemas and settings, from [`wonhee_schema`] (shared with their readers).
+pub use wonhee_schema::{
+    BEATS_FILE, ClassCounts, ClassScheme, FORMAT_VERSION, InputFile, OverlapStats, PrepareConfig,
+    RecordSummary, ResampleMethod, SIGNALS_FILE, SUMMARY_FILE, Side, SideSummary, SplitKind,
+    Summary, WINDOWS_FILE,
 };
-pub use summary::{
-    ClassCounts, FORMAT_VERSION, InputFile, OverlapStats, RecordSummary, SideSummary, Summary,
-};
+pub use writer::write_dataset;

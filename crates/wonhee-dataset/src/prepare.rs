@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wonhee_signal::filter::{BandPass, remove_baseline};
 use wonhee_signal::{
@@ -11,120 +10,15 @@ use wonhee_signal::{
 };
 use wonhee_wfdb::{Annotations, ReadBuffers, Record, Signals};
 
+use wonhee_schema::{
+    ClassCounts, InputFile, OverlapStats, PrepareConfig, RecordSummary, ResampleMethod, Side,
+    SideSummary, SplitKind, Summary,
+};
+
 use crate::error::{DatasetError, Result};
-use crate::labels::ClassScheme;
+use crate::prepared::{BeatTable, Prepared};
 use crate::rhythm::{RrIntervals, rr_intervals};
-use crate::splits::{Side, SplitKind, record_sides, stratified_sides};
-use crate::summary::{ClassCounts, InputFile, OverlapStats, RecordSummary, SideSummary, Summary};
-
-/// Resampling method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ResampleMethod {
-    /// Polyphase FIR (`scipy.signal.resample_poly`), the default.
-    #[default]
-    Poly,
-    /// FFT (`scipy.signal.resample`, the original WonHEE code's choice).
-    Fft,
-}
-
-/// Everything that determines a prepared dataset.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PrepareConfig {
-    /// Target sampling rate (Hz).
-    pub fs: u32,
-    /// Window length in samples at `fs` (640 = 5 s at 128 Hz), centred on each beat.
-    pub window: usize,
-    /// Lead to use, by signal description; records without it use signal 0 (recorded).
-    pub lead: String,
-    /// Resampling method.
-    pub resample: ResampleMethod,
-    /// Class scheme.
-    pub classes: ClassScheme,
-    /// Split.
-    pub split: SplitKind,
-    /// Seed of every random choice (splits, folds).
-    pub seed: u64,
-    /// Remove baseline wander (two median filters) before resampling. Off in the paper.
-    pub remove_baseline: bool,
-    /// Zero-phase band-pass `[low, high]` Hz before resampling. Off in the paper.
-    pub bandpass: Option<[f64; 2]>,
-}
-
-impl Default for PrepareConfig {
-    fn default() -> Self {
-        Self {
-            fs: 128,
-            window: 640,
-            lead: "MLII".into(),
-            resample: ResampleMethod::Poly,
-            classes: ClassScheme::Aami5,
-            split: SplitKind::default(),
-            seed: 42,
-            remove_baseline: false,
-            bandpass: None,
-        }
-    }
-}
-
-/// The beat-window index: one row per kept beat, in record then time order.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct BeatTable {
-    /// Index of the beat's record in [`Prepared::records`].
-    pub record: Vec<u16>,
-    /// Window centre, in samples at the target rate.
-    pub centre: Vec<i64>,
-    /// Beat's annotation sample at the record's own rate.
-    pub sample: Vec<i64>,
-    /// Annotation code (see `wonhee_wfdb::code_symbol`).
-    pub code: Vec<u8>,
-    /// Class index.
-    pub label: Vec<u8>,
-    /// Split side.
-    pub side: Vec<Side>,
-    /// RR intervals around the beat (from all beats of its record).
-    pub rr: Vec<RrIntervals>,
-}
-
-impl BeatTable {
-    /// An empty table with room for `n` beats.
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            record: Vec::with_capacity(n),
-            centre: Vec::with_capacity(n),
-            sample: Vec::with_capacity(n),
-            code: Vec::with_capacity(n),
-            label: Vec::with_capacity(n),
-            side: Vec::with_capacity(n),
-            rr: Vec::with_capacity(n),
-        }
-    }
-
-    /// Number of windows.
-    pub fn len(&self) -> usize {
-        self.centre.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.centre.is_empty()
-    }
-}
-
-/// A prepared dataset in memory (what [`crate::write_dataset`] stores).
-pub struct Prepared {
-    /// Configuration used.
-    pub config: PrepareConfig,
-    /// Record names, aligned with `signals`.
-    pub records: Vec<String>,
-    /// Per-record z-scored, resampled lead (f32 at the target rate).
-    pub signals: Vec<Vec<f32>>,
-    /// Beat windows.
-    pub beats: BeatTable,
-    /// Counts, splits, scaler, overlap, checksums.
-    pub summary: Summary,
-}
+use crate::splits::{record_sides, stratified_sides};
 
 /// One record processed as in [`prepare`]: its standardized, resampled lead and the windows of
 /// its beats (see [`prepare_record`]).
@@ -433,15 +327,15 @@ pub fn prepare_to(
     overwrite: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared> {
-    crate::store::check_out(out, overwrite)?;
+    crate::writer::check_out(out, overwrite)?;
     let (signals, parts) = process_all(dir, names, cfg, progress)?;
     let t0 = std::time::Instant::now();
-    let p = crate::store::write_atomically(out, overwrite, |tmp| {
+    let p = wonhee_fs::write_dir_with(out, |tmp| -> Result<Prepared> {
         let (sig, rest) = rayon::join(
-            || crate::store::write_signals(names, &signals, &tmp.join(crate::SIGNALS_FILE)),
+            || crate::writer::write_signals(names, &signals, &tmp.join(crate::SIGNALS_FILE)),
             || -> Result<_> {
                 let (records, beats, summary) = assemble(cfg, parts, &signals)?;
-                crate::store::write_beats(
+                crate::writer::write_beats(
                     &records,
                     &beats,
                     &summary.classes,
@@ -459,7 +353,7 @@ pub fn prepare_to(
             beats,
             summary,
         };
-        crate::store::write_windows_and_summary(&p, tmp, materialize)?;
+        crate::writer::write_windows_and_summary(&p, tmp, materialize)?;
         Ok(p)
     })?;
     tracing::debug!(
@@ -621,7 +515,7 @@ fn assemble(
         .map(|s| (*s).to_owned())
         .collect();
     let summary = Summary {
-        format_version: crate::summary::FORMAT_VERSION,
+        format_version: wonhee_schema::FORMAT_VERSION,
         config: cfg.clone(),
         classes: class_names.clone(),
         n_windows: beats.len(),

@@ -4,7 +4,7 @@
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
+use wonhee_schema::{Side, SplitKind};
 
 /// DS1 (training records) of de Chazal, O'Dwyer and Reilly, IEEE TBME 51(7), 2004.
 pub const DS1: [&str; 22] = [
@@ -18,76 +18,6 @@ pub const DS2: [&str; 22] = [
 ];
 /// Records with paced rhythm, excluded from the inter-patient protocol (AAMI EC57).
 pub const PACED: [&str; 4] = ["102", "104", "107", "217"];
-
-/// Which split to make.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum SplitKind {
-    /// Random split over beats, stratified by class (the WonHEE paper's protocol; optimistic,
-    /// since neighbouring windows of one patient land on both sides).
-    Paper {
-        /// Fraction of each class's beats that go to the test side (0.2 in the paper).
-        test_fraction: f64,
-    },
-    /// DS1 -> train, DS2 -> test, paced records excluded.
-    InterPatient,
-    /// Records shuffled (seeded) into `k` folds; paced records excluded.
-    RecordFolds {
-        /// Number of folds.
-        k: usize,
-    },
-}
-
-impl Default for SplitKind {
-    fn default() -> Self {
-        Self::Paper { test_fraction: 0.2 }
-    }
-}
-
-impl SplitKind {
-    /// Short name: `paper`, `inter-patient` or `record-folds`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Paper { .. } => "paper",
-            Self::InterPatient => "inter-patient",
-            Self::RecordFolds { .. } => "record-folds",
-        }
-    }
-}
-
-/// Where one beat (or record) goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Side {
-    /// Training data.
-    Train,
-    /// Test data.
-    Test,
-    /// Fold `k` of a record-folds split.
-    Fold(u8),
-}
-
-impl Side {
-    /// `train`, `test` or `fold<k>`.
-    pub fn name(&self) -> String {
-        match self {
-            Self::Train => "train".into(),
-            Self::Test => "test".into(),
-            Self::Fold(k) => format!("fold{k}"),
-        }
-    }
-
-    /// Parses a name written by [`Side::name`].
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "train" => Some(Self::Train),
-            "test" => Some(Self::Test),
-            _ => s
-                .strip_prefix("fold")
-                .and_then(|k| k.parse().ok())
-                .map(Self::Fold),
-        }
-    }
-}
 
 /// Side of each record for the record-level splits; `None` = excluded. `records` in database
 /// order; the result is aligned with it.

@@ -4,26 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use wonhee_dataset::{DS1, DS2, PACED, PrepareConfig, Side, SplitKind, prepare, read_record_list};
 
 fn mitdb() -> PathBuf {
-    let dir = std::env::var_os("WONHEE_MITDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(format!(
-                "{}/../../../shared/data/mitdb",
-                std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-            ))
-        });
-    assert!(
-        dir.join("RECORDS").is_file(),
-        "MIT-BIH not found at {} (set WONHEE_MITDB)",
-        dir.display()
-    );
-    dir
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    wonhee_fs::mitdb_or_error(None, &wonhee_fs::workspace_root(Path::new(&manifest)))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn tsv(text: &str) -> Vec<HashMap<String, String>> {

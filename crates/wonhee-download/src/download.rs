@@ -215,7 +215,7 @@ pub fn download(base_url: &str, dest: &Path, opts: &DownloadOptions) -> Result<D
         return Err(e);
     }
 
-    write_atomic(&dest.join(SUMS_FILE), &sums_bytes)?;
+    wonhee_fs::write_atomic(&dest.join(SUMS_FILE), &sums_bytes)?;
     let report = DownloadReport {
         sums_url,
         files: entries.len(),
@@ -509,18 +509,6 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
         t => Some(t.parse().ok()?),
     };
     Some((first.trim().parse().ok()?, total))
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = part_path(path);
-    let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    write().map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Per-file byte counts behind [`Progress`].

@@ -19,6 +19,9 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// Writing a local file atomically failed (the message names the file and the step).
+    #[error(transparent)]
+    Write(#[from] wonhee_fs::FsError),
     /// The folder has no checksum list.
     #[error("{}: no SHA256SUMS (or SHA256SUMS.txt) in this folder", dir.display())]
     NoSums {

@@ -8,7 +8,8 @@
 //!   renamed into place. Dropped connections and 5xx answers are retried with backoff; a file
 //!   whose checksum does not match is deleted and fetched again.
 //! * [`locate_mitdb`]: where the data is (`--data`, `$WONHEE_MITDB`, `data/mitdb`,
-//!   `../shared/data/mitdb`), shared by the CLI and `cargo xtask pipeline`.
+//!   `../shared/data/mitdb`), re-exported from [`wonhee_fs`], which the CLI, `cargo xtask
+//!   pipeline`, the tests and the benches share.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -31,7 +32,6 @@
 
 mod download;
 mod error;
-mod locate;
 mod sums;
 #[cfg(feature = "test-server")]
 pub mod testing;
@@ -39,9 +39,10 @@ mod verify;
 
 pub use download::{DownloadOptions, DownloadReport, Progress, ProgressFn, download};
 pub use error::{Error, Result};
-pub use locate::{DEFAULT_DIR, ENV_VAR, Source, locate_mitdb};
-pub use sums::{Entry, SUMS_FILE, find_sums, parse_sums, read_sums, sha256_file};
+pub use sums::{Entry, SUMS_FILE, parse_sums, read_sums, sha256_file};
 pub use verify::{Problem, ProblemKind, VerifyReport, check, verify};
+// Where the MIT-BIH data is, and a folder's checksum list: wonhee-fs's, re-exported for the CLI.
+pub use wonhee_fs::{DEFAULT_DIR, ENV_VAR, Source, find_sums, locate_mitdb};
 
 /// The MIT-BIH Arrhythmia Database 1.0.0 on PhysioNet.
 pub const PHYSIONET_MITDB: &str = "https://physionet.org/files/mitdb/1.0.0/";

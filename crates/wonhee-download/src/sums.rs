@@ -6,15 +6,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use wonhee_fs::find_sums;
 
 use crate::{Error, Result};
 
 /// The name this crate writes a checksum list under (PhysioNet publishes `SHA256SUMS.txt`;
-/// both are read).
-pub const SUMS_FILE: &str = "SHA256SUMS";
-
-/// Names a checksum list is looked for under, in this order.
-pub(crate) const SUMS_NAMES: [&str; 2] = [SUMS_FILE, "SHA256SUMS.txt"];
+/// both are read, see [`wonhee_fs::SUMS_NAMES`]).
+pub const SUMS_FILE: &str = wonhee_fs::SUMS_NAMES[0];
 
 /// One line of a checksum list: a file (relative, `/`-separated) and its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +41,6 @@ impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}  {}", self.hex(), self.name)
     }
-}
-
-/// The checksum list in `dir` (`SHA256SUMS`, else `SHA256SUMS.txt`), if there is one.
-pub fn find_sums(dir: &Path) -> Option<PathBuf> {
-    SUMS_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
 }
 
 /// Reads and parses the checksum list of `dir`; returns the list's path and its entries.

@@ -442,18 +442,14 @@ fn bad_base_url_is_rejected() {
 // ---- With the real MIT-BIH folder ------------------------------------------------------------
 
 fn mitdb() -> PathBuf {
-    let dir = std::env::var_os("WONHEE_MITDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(format!(
-                "{}/../../../shared/data/mitdb",
-                std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-            ))
-        });
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = wonhee_fs::mitdb_or_error(None, &wonhee_fs::workspace_root(Path::new(&manifest)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // These tests read the list under this name.
     assert!(
         dir.join("SHA256SUMS").is_file(),
-        "MIT-BIH not found at {} (set WONHEE_MITDB)",
+        "{}: no SHA256SUMS",
         dir.display()
     );
     dir

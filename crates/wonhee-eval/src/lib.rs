@@ -49,8 +49,8 @@
 //! - errors are computed on hidden points only and pooled over points.
 //!
 //! For callers (the trainer, `wonhee eval`):
-//! - masks: training draws K with [`sample_k`] and hides points with [`random_mask`] /
-//!   [`trailing_mask`]; evaluation uses [`EvalProtocol`], whose imputation mask depends only on
+//! - masks: training draws K with [`draw_k`] and hides points with [`random_mask`] /
+//!   [`trailing_mask`] (the one masks module of the workspace); evaluation uses [`EvalProtocol`], whose imputation mask depends only on
 //!   (seed, K, window id), so `wonhee impute` can rebuild the exact mask of a test window;
 //! - `scale_mv` is per window: mV per standardized unit, i.e. the record's std (mV) times the
 //!   train-set scaler's std; give it for every window or none (then the `*_mv` fields are null);
@@ -75,7 +75,7 @@ pub use classification::{
     AamiClass, AamiGross, ClassMetrics, ClassificationReport, classification_report,
 };
 pub use errors::{ErrorAccumulator, ErrorStats, WindowErrors, masked_errors};
-pub use masks::{EVAL_KS, EvalProtocol, K_MAX, K_MIN, random_mask, sample_k, trailing_mask};
+pub use masks::{EVAL_KS, EvalProtocol, draw_k, random_mask, trailing_mask};
 pub use report::{Metrics, SCHEMA_VERSION};
 pub use tasks::{ForecastEval, ForecastReport, ImputationEval, ImputationReport};
 

@@ -1,4 +1,5 @@
-//! Seeded masks shared by training and evaluation (`true` = hidden).
+//! Which points the imputation and forecasting tasks hide (`true` = hidden): the one masks
+//! module of the workspace, used by training, validation and evaluation alike.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -6,16 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{EvalError, Result};
 
-/// Smallest number of hidden points in training (the paper's K range).
-pub const K_MIN: usize = 200;
-/// Largest number of hidden points in training.
-pub const K_MAX: usize = 540;
 /// The K values of the evaluation protocol.
 pub const EVAL_KS: [usize; 3] = [200, 370, 540];
 
-/// K drawn uniformly from `K_MIN..=K_MAX`.
-pub fn sample_k<R: Rng + ?Sized>(rng: &mut R) -> usize {
-    rng.random_range(K_MIN..=K_MAX)
+/// A number of hidden points, uniform in `[lo, hi]` (training draws one per window and task
+/// from the run's range, 200..=540 by default).
+pub fn draw_k<R: Rng + ?Sized>(lo: usize, hi: usize, rng: &mut R) -> usize {
+    rng.random_range(lo..=hi)
 }
 
 fn check_k(l: usize, k: usize) -> Result<()> {
@@ -27,11 +25,22 @@ fn check_k(l: usize, k: usize) -> Result<()> {
     Ok(())
 }
 
-/// `k` distinct points of an `l`-point window hidden, chosen uniformly at random.
+/// `k` distinct points of an `l`-point window hidden, chosen uniformly at random by a partial
+/// Fisher-Yates shuffle: for `i` in `0..k`, position `i` swaps with one drawn from `i..l`, and
+/// the first `k` positions are hidden.
+///
+/// Training, validation and the evaluation protocol all hide points with this function. (For
+/// `k >= 18` of `l = 640` it draws exactly what `rand::seq::index::sample` draws, which the
+/// evaluation protocol used before; tested.)
 pub fn random_mask<R: Rng + ?Sized>(l: usize, k: usize, rng: &mut R) -> Result<Vec<bool>> {
     check_k(l, k)?;
+    let mut idx: Vec<usize> = (0..l).collect();
+    for i in 0..k {
+        let j = rng.random_range(i..l);
+        idx.swap(i, j);
+    }
     let mut m = vec![false; l];
-    for i in rand::seq::index::sample(rng, l, k) {
+    for &i in &idx[..k] {
         m[i] = true;
     }
     Ok(m)
@@ -123,12 +132,28 @@ mod tests {
     }
 
     #[test]
-    fn sample_k_covers_the_range() {
+    fn draw_k_covers_the_range() {
         let mut r = ChaCha8Rng::seed_from_u64(1);
-        let ks: Vec<usize> = (0..5000).map(|_| sample_k(&mut r)).collect();
-        assert!(ks.iter().all(|k| (K_MIN..=K_MAX).contains(k)));
-        assert_eq!(*ks.iter().min().unwrap(), K_MIN);
-        assert_eq!(*ks.iter().max().unwrap(), K_MAX);
+        let ks: Vec<usize> = (0..5000).map(|_| draw_k(200, 540, &mut r)).collect();
+        assert!(ks.iter().all(|k| (200..=540).contains(k)));
+        assert_eq!(*ks.iter().min().unwrap(), 200);
+        assert_eq!(*ks.iter().max().unwrap(), 540);
+    }
+
+    #[test]
+    fn random_mask_draws_what_index_sample_drew_for_the_protocols_k() {
+        // The evaluation protocol's masks were drawn with `rand::seq::index::sample` before
+        // training and evaluation shared one function; for every K >= 18 of a 640-point window
+        // (the protocol's K are 200, 370, 540) the two draws are the same.
+        for k in 18..=640 {
+            let mut a = ChaCha8Rng::seed_from_u64(k as u64);
+            let mut b = ChaCha8Rng::seed_from_u64(k as u64);
+            let mut old = vec![false; 640];
+            for i in rand::seq::index::sample(&mut b, 640, k) {
+                old[i] = true;
+            }
+            assert_eq!(random_mask(640, k, &mut a).unwrap(), old, "k = {k}");
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -69,31 +68,14 @@ impl Metrics {
         })
     }
 
-    /// Writes pretty JSON to `path` atomically (temporary file in the same folder, then rename).
+    /// Writes pretty JSON (and a final newline) to `path` atomically.
     pub fn write_json(&self, path: &Path) -> Result<()> {
-        let json = self.to_json_pretty()?;
-        let io = |source| EvalError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(json.as_bytes()).map_err(io)?;
-        tmp.write_all(b"\n").map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        // Temporary files are owner-only; metrics are meant to be read by others.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        let mut json = self.to_json_pretty()?;
+        json.push('\n');
+        wonhee_fs::write_atomic(path, json.as_bytes()).map_err(|e| EvalError::Io {
+            path: e.path,
+            source: e.source,
+        })
     }
 
     /// Reads a `metrics.json`.

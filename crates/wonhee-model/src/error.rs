@@ -43,6 +43,12 @@ pub enum ModelError {
         /// The error.
         source: std::io::Error,
     },
+    /// A configuration file could not be read, or a value is invalid (from [`wonhee_schema`]).
+    #[error(transparent)]
+    Schema(#[from] wonhee_schema::SchemaError),
+    /// An atomic write failed (the message names the file).
+    #[error(transparent)]
+    Fs(#[from] wonhee_fs::FsError),
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -73,7 +73,6 @@
 //! CPU: see `docs/bench/model.md`.
 
 mod block;
-mod config;
 pub mod device;
 mod error;
 pub mod kernels;
@@ -81,10 +80,12 @@ mod model;
 pub mod ops;
 mod weights;
 
-pub use config::{FfnKind, Flops, ImputeBase, MissingInput, ModelConfig};
+pub use block::{Block, Ffn, Linear, SoftMoe, SwiGlu};
 pub use error::{ModelError, Result};
-pub use model::{Block, DropoutState, Ffn, Linear, SoftMoe, SwiGlu, WonHee, sinusoidal_positions};
+pub use model::{DropoutState, WonHee, sinusoidal_positions};
 pub use weights::{TensorSpec, init_varmap, load_weights, save_weights, tensor_specs};
+/// The model's configuration, from [`wonhee_schema`] (a run file's `[model]` table).
+pub use wonhee_schema::{FfnKind, Flops, ImputeBase, MissingInput, ModelConfig};
 
 /// Alias of [`WonHee`].
 pub type WonHeeModel = WonHee;

@@ -8,8 +8,8 @@ use candle_nn::{Init, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{FfnKind, ModelConfig};
-use crate::model::{EMBED_INIT, linear_init};
+use crate::block::{EMBED_INIT, linear_init};
+use crate::{FfnKind, ModelConfig};
 use crate::{ModelError, Result};
 
 /// One trainable tensor of the model.
@@ -206,27 +206,12 @@ pub fn save_weights(vm: &VarMap, path: impl AsRef<Path>) -> Result<()> {
             .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
             .collect()
     };
-    let io = |source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    candle_core::safetensors::save(&tensors, tmp.path()).map_err(|e| ModelError::Weights {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    // safetensors writes through an owner-only temporary file; weights are meant to be shared.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(io)?;
-    }
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    wonhee_fs::write_path_with(path, |tmp| {
+        candle_core::safetensors::save(&tensors, tmp).map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })
+    })
 }
 
 /// Loads a safetensors file into the variables of `vm` (on their devices). Every variable must

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// Reading or writing a file failed.
+    /// Reading a file (or creating the output folder) failed.
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -23,6 +23,14 @@ pub enum ReportError {
         /// What is wrong.
         msg: String,
     },
+    /// A run or dataset file read through its schema (`config.toml`, `run.json`,
+    /// `metrics.jsonl`, `examples.json`, `summary.json`) is unreadable; the message names the
+    /// file, and the line where there is one.
+    #[error(transparent)]
+    Schema(#[from] wonhee_schema::SchemaError),
+    /// Writing a report file failed (the message names the file).
+    #[error(transparent)]
+    Fs(#[from] wonhee_fs::FsError),
     /// Drawing a figure failed.
     #[error("figure {name}: {msg}")]
     Plot {
@@ -31,9 +39,6 @@ pub enum ReportError {
         /// What went wrong.
         msg: String,
     },
-    /// A run folder's `config.toml` or `run.json` is unreadable (the message names the file).
-    #[error("{0}")]
-    Run(String),
     /// The inputs cannot make a report (for example, no run given).
     #[error("{0}")]
     Inputs(String),

@@ -1,5 +1,11 @@
 //! Reading the inputs: run folders, `summary.json`, t-SNE CSVs and the pipeline's stage table.
 //!
+//! The files other commands write are read through their writers' own types: `config.toml`,
+//! `run.json`, `metrics.jsonl`, `examples.json` and `summary.json` through `wonhee-schema`,
+//! `metrics.json` through `wonhee_eval::Metrics`. This module adds the checks the report needs
+//! (consistent class counts, a square confusion matrix) and the two files only the report reads
+//! (t-SNE CSVs, the stage table).
+//!
 //! Nothing here recomputes a metric: every number the report shows is read from these files.
 
 use std::collections::BTreeMap;
@@ -7,84 +13,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use wonhee_dataset::Summary;
 use wonhee_eval::Metrics;
-use wonhee_model::FfnKind;
-use wonhee_train::{RunConfig, RunInfo};
+use wonhee_schema::{FfnKind, RunConfig, RunInfo, Summary};
 
 use crate::error::{ReportError, Result};
 
-pub use wonhee_dataset::SUMMARY_FILE;
-pub use wonhee_train::EXAMPLES_FILE;
-
-/// One training step of `metrics.jsonl` (`"kind":"train"`). Losses are `None` where the file
-/// holds `null` (a non-finite value).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainPoint {
-    /// 1-based step.
-    pub step: usize,
-    /// Fractional epoch.
-    #[serde(default)]
-    pub epoch: Option<f64>,
-    /// Learning rate.
-    #[serde(default)]
-    pub lr: Option<f64>,
-    /// Weighted total loss.
-    #[serde(default)]
-    pub loss: Option<f64>,
-    /// Classification cross-entropy.
-    pub loss_cls: Option<f64>,
-    /// Imputation MSE on hidden points.
-    pub loss_imp: Option<f64>,
-    /// Forecasting MSE on hidden points.
-    pub loss_fc: Option<f64>,
-    /// Gradient norm before clipping.
-    #[serde(default)]
-    pub grad_norm: Option<f64>,
-    /// Samples per second of the session so far.
-    #[serde(default)]
-    pub samples_per_s: Option<f64>,
-    /// Seconds of training so far (over resumed sessions).
-    #[serde(default)]
-    pub elapsed_s: Option<f64>,
-}
-
-/// One validation of `metrics.jsonl` (`"kind":"val"`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ValPoint {
-    /// Step after which it was computed.
-    pub step: usize,
-    /// Fractional epoch.
-    #[serde(default)]
-    pub epoch: Option<f64>,
-    /// Classification accuracy (fraction).
-    pub accuracy: Option<f64>,
-    /// Macro-averaged F1.
-    #[serde(default)]
-    pub macro_f1: Option<f64>,
-    /// Mean cross-entropy.
-    #[serde(default)]
-    pub cls_loss: Option<f64>,
-    /// Imputation MSE.
-    #[serde(default)]
-    pub imp_mse: Option<f64>,
-    /// Forecasting MSE.
-    #[serde(default)]
-    pub fc_mse: Option<f64>,
-}
-
-/// The contents of `metrics.jsonl`, sorted by step. A step logged twice (a resumed run repeats
-/// the steps after its last checkpoint) keeps its last entry.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrainingLog {
-    /// Training steps.
-    pub train: Vec<TrainPoint>,
-    /// Validations.
-    pub val: Vec<ValPoint>,
-}
-
-/// `examples.json`, written by `wonhee eval`: the trainer's own types.
-pub use wonhee_train::{Example, Examples};
+/// The schema types of `metrics.jsonl` and `examples.json`, under the names this crate has
+/// always used.
+pub use wonhee_schema::{
+    EXAMPLES_FILE, Example, Examples, SUMMARY_FILE, TrainPoint, TrainingLog, ValPoint,
+};
 
 /// A prepared dataset's `summary.json`, as found from a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,94 +136,22 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Reads `metrics.jsonl`. Blank lines are skipped and unknown `kind`s ignored; anything else
-/// that is not a train or val object is an error naming the file and line.
+/// Reads `metrics.jsonl` ([`TrainingLog::read`]). Blank lines are skipped and unknown `kind`s
+/// ignored; anything else that is not a train or val object is an error naming the file and
+/// line.
 pub fn read_training_log(path: &Path) -> Result<TrainingLog> {
-    let bytes = read(path)?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| ReportError::invalid(path, format!("not UTF-8: {e}")))?;
-    let mut train = BTreeMap::new();
-    let mut val = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| ReportError::at_line(path, n, format!("not JSON: {e}")))?;
-        let kind = value
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .ok_or_else(|| ReportError::at_line(path, n, "no string `kind`"))?;
-        match kind {
-            "train" => {
-                let p: TrainPoint = serde_json::from_value(value.clone())
-                    .map_err(|e| ReportError::at_line(path, n, format!("train entry: {e}")))?;
-                train.insert(p.step, p);
-            }
-            "val" => {
-                let p: ValPoint = serde_json::from_value(value.clone())
-                    .map_err(|e| ReportError::at_line(path, n, format!("val entry: {e}")))?;
-                val.insert(p.step, p);
-            }
-            other => tracing::debug!("{}:{n}: ignoring kind {other:?}", path.display()),
-        }
-    }
-    Ok(TrainingLog {
-        train: train.into_values().collect(),
-        val: val.into_values().collect(),
-    })
+    Ok(TrainingLog::read(path)?)
 }
 
-/// Reads `examples.json` and checks every series has `window_len` points.
+/// Reads `examples.json` ([`Examples::read`]: every series must have `window_len` points).
 pub fn read_examples(path: &Path) -> Result<Examples> {
-    let ex: Examples = serde_json::from_slice(&read(path)?)
-        .map_err(|e| ReportError::invalid(path, format!("not an examples file: {e}")))?;
-    if !(ex.rate_hz.is_finite() && ex.rate_hz > 0.0) {
-        return Err(ReportError::invalid(path, "rate_hz must be positive"));
-    }
-    for (task, list) in [
-        ("imputation", &ex.imputation),
-        ("forecasting", &ex.forecasting),
-    ] {
-        for (i, e) in list.iter().enumerate() {
-            let lens = [
-                ("truth", e.truth.len()),
-                ("hidden", e.hidden.len()),
-                ("pred", e.pred.len()),
-                ("baseline", e.baseline.len()),
-            ];
-            for (name, len) in lens {
-                if len != ex.window_len {
-                    return Err(ReportError::invalid(
-                        path,
-                        format!(
-                            "{task}[{i}].{name} has {len} points, window_len is {}",
-                            ex.window_len
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(ex)
+    Ok(Examples::read(path)?)
 }
 
-/// Reads a dataset's `summary.json`.
+/// Reads a dataset's `summary.json` ([`Summary::read`], which checks its format version),
+/// checks that every split's per-class counts match the class list, and checksums the file.
 pub fn read_summary(path: &Path) -> Result<DatasetSummary> {
-    let bytes = read(path)?;
-    let summary: Summary = serde_json::from_slice(&bytes)
-        .map_err(|e| ReportError::invalid(path, format!("not a dataset summary: {e}")))?;
-    if summary.format_version != wonhee_dataset::FORMAT_VERSION {
-        return Err(ReportError::invalid(
-            path,
-            format!(
-                "summary format {} (this build reads {})",
-                summary.format_version,
-                wonhee_dataset::FORMAT_VERSION
-            ),
-        ));
-    }
+    let summary = Summary::read(path)?;
     if summary
         .splits
         .values()
@@ -299,7 +165,7 @@ pub fn read_summary(path: &Path) -> Result<DatasetSummary> {
     Ok(DatasetSummary {
         path: path.to_path_buf(),
         summary,
-        sha256: sha256_hex(&bytes),
+        sha256: sha256_hex(&read(path)?),
     })
 }
 
@@ -417,12 +283,10 @@ pub fn load_run(dir: impl AsRef<Path>) -> Result<RunData> {
     if !dir.is_dir() {
         return Err(ReportError::invalid(&dir, "not a run folder"));
     }
-    let config_path = dir.join(wonhee_train::CONFIG_FILE);
-    // wonhee-train's errors already name the file.
-    let config =
-        RunConfig::from_toml_file(&config_path).map_err(|e| ReportError::Run(e.to_string()))?;
-    let info = wonhee_train::read_info(&dir).map_err(|e| ReportError::Run(e.to_string()))?;
-    let log = read_training_log(&dir.join(wonhee_train::METRICS_LOG))?;
+    // The schema's errors name the file (and the line of metrics.jsonl).
+    let config = RunConfig::from_toml_file(&dir.join(wonhee_schema::CONFIG_FILE))?;
+    let info = RunInfo::read(&dir)?;
+    let log = TrainingLog::read(&dir.join(wonhee_schema::METRICS_LOG))?;
     let optional = |name: &str| {
         let p = dir.join(name);
         if p.is_file() {
@@ -432,11 +296,11 @@ pub fn load_run(dir: impl AsRef<Path>) -> Result<RunData> {
             None
         }
     };
-    let metrics = optional(wonhee_train::METRICS_FILE)
+    let metrics = optional(wonhee_schema::METRICS_FILE)
         .map(|p| read_metrics(&p))
         .transpose()?;
     let examples = optional(EXAMPLES_FILE)
-        .map(|p| read_examples(&p))
+        .map(|p| Examples::read(&p))
         .transpose()?;
     let summary = match find_summary(&dir, &info.dataset.dir) {
         Some(p) => Some(read_summary(&p)?),

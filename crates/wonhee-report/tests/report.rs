@@ -6,14 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use wonhee_dataset::{
-    ClassCounts, FORMAT_VERSION, OverlapStats, PrepareConfig, RecordSummary, SideSummary, Summary,
-};
 use wonhee_eval::{Bootstrap, ForecastEval, ImputationEval, Metrics, classification_report};
-use wonhee_model::FfnKind;
 use wonhee_report::{ReportInputs, load_run, read_stages, read_tsne_csv, write_report};
+use wonhee_schema::{
+    ClassCounts, DatasetInfo, FORMAT_VERSION, FfnKind, OverlapStats, PrepareConfig, RecordSummary,
+    RunConfig, RunInfo, SideSummary, Summary,
+};
 use wonhee_signal::Scaler;
-use wonhee_train::{DatasetInfo, RunConfig, RunInfo};
 
 const L: usize = 64;
 

@@ -92,21 +92,13 @@ fn resample_fft_matches_scipy_on_synthetic_signals() {
 #[test]
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
 fn resampling_matches_scipy_on_all_48_records() {
-    let dir = std::env::var_os("WONHEE_MITDB")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            format!(
-                "{}/../../../shared/data/mitdb",
-                std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-            )
-            .into()
-        });
-    assert!(
-        dir.join("RECORDS").is_file(),
-        "MIT-BIH not found at {}",
-        dir.display()
-    );
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let dir = wonhee_fs::mitdb_or_error(
+        None,
+        &wonhee_fs::workspace_root(std::path::Path::new(&manifest)),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = reference();
     let poly = PolyphaseResampler::new(16, 45).unwrap();
     let recs = r["records"].as_array().unwrap();

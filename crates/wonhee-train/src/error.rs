@@ -51,6 +51,12 @@ pub enum TrainError {
     /// An evaluation computation failed.
     #[error(transparent)]
     Eval(#[from] wonhee_eval::EvalError),
+    /// A run file could not be read, or a configuration value is invalid.
+    #[error(transparent)]
+    Schema(#[from] wonhee_schema::SchemaError),
+    /// An atomic write failed (the message names the file).
+    #[error(transparent)]
+    Fs(#[from] wonhee_fs::FsError),
     /// Reading a WFDB record failed.
     #[error(transparent)]
     Wfdb(#[from] wonhee_wfdb::WfdbError),

@@ -1,4 +1,5 @@
-//! Multi-task training of the WonHEE model, evaluation, and inference on new data.
+//! Multi-task training of the WonHEE model, evaluation, and inference on new data: the only
+//! crate that joins datasets and the model.
 //!
 //! Every training step draws one class-balanced batch and runs all three tasks on it:
 //! classification of the full window, imputation with K random points hidden and forecasting
@@ -6,6 +7,20 @@
 //! default). The loss is `w_c * cross-entropy + w_i * MSE(hidden) + w_f * MSE(hidden)`; each
 //! task is backpropagated on its own (one graph alive at a time) and the gradients are summed,
 //! or combined by PCGrad. AdamW with optional warm-up + cosine schedule and gradient clipping.
+//!
+//! Modules, in the order data flows through them:
+//! - [`Trainer`] (`trainer.rs`): a run folder, step by step (`new`/`resume`, `next_batch`,
+//!   `step`, `validate`, `checkpoint`, `finish`); [`train`] runs one to the end;
+//! - `batch.rs`: which windows form a batch and what is hidden ([`Batch`]);
+//! - [`Learner`] (`learner.rs`): the training step itself, which `wonhee bench train` times;
+//! - `validate.rs`, `checkpoint.rs`: validation during training, bitwise-resumable checkpoints;
+//! - [`evaluate`] (`evaluate.rs`): `wonhee eval` on the held-out side;
+//! - `infer.rs`: inference on new data ([`fill_window`], [`predict_record`]);
+//! - [`embed_windows`] (`embed.rs`): [CLS] embeddings for `wonhee tsne --run`;
+//! - [`Run`] (`run.rs`): a finished run folder loaded for the three above.
+//!
+//! The run folder's files are typed in [`wonhee_schema`]; the configuration types are
+//! re-exported here.
 //!
 //! ```no_run
 //! use wonhee_train::{RunConfig, TrainOptions, train};
@@ -28,26 +43,30 @@
 //! resumed from a checkpoint ends with the same weights, bit for bit, as an uninterrupted one
 //! (on CPU).
 
-mod config;
+mod batch;
+mod checkpoint;
+mod embed;
 mod error;
 mod evaluate;
-pub mod masks;
+mod infer;
+mod learner;
 pub mod optim;
 pub mod pcgrad;
 mod run;
-mod train;
+mod trainer;
+mod validate;
 
-pub use config::{Combine, RunConfig, SamplerKind, Schedule, TrainConfig};
+pub use batch::{Batch, rhythm_batch};
+pub use embed::embed_windows;
 pub use error::{Result, TrainError};
-pub use evaluate::{
-    BeatPrediction, EvalOptions, Example, Examples, Units, check_dataset, eval_side, evaluate,
-    fill_window, forecast_batch, impute_batch, predict_record,
-};
-pub use run::{
-    CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, EXAMPLES_FILE, INFO_FILE, METRICS_FILE, METRICS_LOG,
-    MODEL_FILE, Run, RunInfo, read_info,
-};
-pub use train::{
-    StepReport, TASKS, TrainOptions, TrainSummary, ValReport, checkpoint_dir, device_name,
-    masked_mse, rhythm_batch, train, train_val_split, validate,
+pub use evaluate::{EvalOptions, check_dataset, eval_side, evaluate};
+pub use infer::{BeatPrediction, Units, fill_window, forecast_batch, impute_batch, predict_record};
+pub use learner::{Learner, StepOutcome, TASKS, masked_mse};
+pub use run::Run;
+pub use trainer::{StepReport, TrainOptions, TrainSummary, Trainer, device_name, train};
+pub use validate::{ValReport, train_val_split, validate};
+/// The run configuration and run-file schemas, from [`wonhee_schema`].
+pub use wonhee_schema::{
+    CHECKPOINT_DIR, CONFIG_FILE, Combine, DatasetInfo, EXAMPLES_FILE, Example, Examples, INFO_FILE,
+    METRICS_FILE, METRICS_LOG, MODEL_FILE, RunConfig, RunInfo, SamplerKind, Schedule, TrainConfig,
 };

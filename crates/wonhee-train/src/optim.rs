@@ -6,8 +6,8 @@
 
 use candle_core::{Tensor, Var};
 
-use crate::config::{Schedule, TrainConfig};
 use crate::error::Result;
+use wonhee_schema::{Schedule, TrainConfig};
 
 /// AdamW (Loshchilov & Hutter 2019), as PyTorch's `torch.optim.AdamW`:
 /// `p -= lr * wd * p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;

@@ -129,7 +129,7 @@ fn writes_the_run_folder() {
         val_steps.contains(&2) && val_steps.contains(&6),
         "{val_steps:?}"
     );
-    let info = wonhee_train::read_info(tmp.path()).unwrap();
+    let info = wonhee_train::RunInfo::read(tmp.path()).unwrap();
     assert_eq!(info.dataset.classes, vec!["N", "S", "V", "F", "Q"]);
     assert!(info.finished && info.dataset.n_val > 0);
     // Training again into the same folder needs --resume.

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The sample: every window of the prepared dataset (both split sides), at most `--per-class`
-//! per AAMI class drawn with [`wonhee_tsne::class_balanced_sample`] (all of a smaller class:
+//! per AAMI class drawn with [`wonhee_dataset::class_balanced_sample`] (all of a smaller class:
 //! with the defaults 2,000 each of N, S, V, Q and all 801 F, 8,801 windows), each window
 //! reduced to every `--stride`-th point (640 / 5 = 128 features; per-record z-scored values).
 //! With `--python`, `docs/reference-scripts/tsne_opentsne.py` runs openTSNE on the same
@@ -19,7 +19,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use wonhee_tsne::{Tsne, class_balanced_sample, knn_accuracy, trustworthiness};
+use wonhee_dataset::class_balanced_sample;
+use wonhee_tsne::{Tsne, knn_accuracy, trustworthiness};
 
 struct Opts {
     prepared: PathBuf,

@@ -56,13 +56,11 @@ mod knn;
 mod metrics;
 mod pca;
 mod quadtree;
-mod sample;
 
 use std::time::Instant;
 
 pub use error::{Result, TsneError};
 pub use metrics::{embedding_neighbours, knn_accuracy, trustworthiness};
-pub use sample::class_balanced_sample;
 
 /// How the embedding starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -19,15 +19,10 @@ use wonhee_wfdb::Record;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn mitdb() -> PathBuf {
-    std::env::var_os("WONHEE_MITDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(format!(
-                "{}/../../../shared/data/mitdb",
-                std::env::var("CARGO_MANIFEST_DIR")
-                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
-            ))
-        })
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    wonhee_fs::mitdb_or_error(None, &wonhee_fs::workspace_root(Path::new(&manifest)))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn read_one(dir: &Path, name: &str) -> usize {

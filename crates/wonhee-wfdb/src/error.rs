@@ -54,6 +54,10 @@ pub enum WfdbError {
         /// The feature.
         what: String,
     },
+    /// Writing a file failed (the message names the file and the step: creating the temporary
+    /// file beside it, writing, or renaming it into place).
+    #[error(transparent)]
+    Write(#[from] wonhee_fs::FsError),
     /// A request that does not fit the record (unknown signal index, bad writer input).
     #[error("{path}: {message}")]
     InvalidInput {

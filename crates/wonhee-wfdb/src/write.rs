@@ -1,10 +1,12 @@
 //! Writing records (formats 212 and 16) and annotation files, atomically.
 //!
-//! Used to make test fixtures and synthetic records; every file is written to a temporary file
-//! in the destination folder and renamed into place, so a failed write leaves nothing behind.
+//! Used to make test fixtures and synthetic records; every file is written with
+//! [`wonhee_fs::write_atomic`] (a temporary file in the destination folder, renamed into place),
+//! so a failed write leaves nothing behind.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use wonhee_fs::write_atomic;
 
 use crate::annotation::{Annotation, Annotations};
 use crate::error::{Result, WfdbError};
@@ -122,8 +124,8 @@ pub fn write_record(
     let mut bytes = Vec::new();
     format::encode(format, &refs, &mut bytes);
     // Signal file first: a header never points at a missing or partial signal file.
-    atomic_write(&dir.join(&dat_name), &bytes)?;
-    atomic_write(&hea_path, header.to_text().as_bytes())?;
+    write_atomic(&dir.join(&dat_name), &bytes)?;
+    write_atomic(&hea_path, header.to_text().as_bytes())?;
     Ok(hea_path)
 }
 
@@ -142,32 +144,6 @@ pub fn write_annotations(
         ));
     }
     let bytes = Annotations::encode(annotations, &path)?;
-    atomic_write(&path, &bytes)?;
+    write_atomic(&path, &bytes)?;
     Ok(path)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".wonhee-").suffix(".tmp");
-    // Ordinary file permissions (tempfile's default is owner-only).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| WfdbError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| WfdbError::io(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| WfdbError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| WfdbError::io(path, e.error))?;
-    Ok(())
 }

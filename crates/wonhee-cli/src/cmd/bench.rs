@@ -1,12 +1,12 @@
-//! `wonhee bench train --config F --steps N`: samples/s of real training steps (JSON).
+//! `wonhee bench train --config F --steps N`: samples/s of real training steps (JSON): the
+//! trainer's own step ([`Learner::step`]: three task passes, weighted gradients, clipping,
+//! AdamW), on a seeded synthetic batch.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use candle_core::{DType, Tensor};
-use candle_nn::VarBuilder;
-use wonhee_train::{RunConfig, masked_mse};
+use wonhee_train::{Batch, Learner, RunConfig};
 
 /// Benchmarks.
 #[derive(clap::Subcommand)]
@@ -35,7 +35,8 @@ pub struct TrainArgs {
     device: String,
 }
 
-/// Runs the command.
+/// Runs the command: times [`Learner::step`], the step `wonhee train` runs, on a seeded
+/// synthetic batch.
 pub fn run(b: Bench) -> Result<()> {
     let Bench::Train(args) = b;
     if args.steps == 0 {
@@ -44,59 +45,15 @@ pub fn run(b: Bench) -> Result<()> {
     let cfg = RunConfig::from_toml_file(&args.config)?;
     let dev = wonhee_model::device::parse_device(&args.device)?;
     let bsz = args.batch.unwrap_or(cfg.train.batch_size);
-    let l = cfg.model.seq_len;
-    let vm = wonhee_model::init_varmap(&cfg.model, cfg.train.seed, &dev)?;
-    let model =
-        wonhee_model::WonHee::new(&cfg.model, VarBuilder::from_varmap(&vm, DType::F32, &dev))?;
-    let vars: Vec<(String, candle_core::Var)> = vm
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut opt = wonhee_train::optim::AdamW::new(vars.clone(), &cfg.train)?;
-    let x = Tensor::randn(0f32, 1.0, (bsz, l), &dev)?;
-    let labels = Tensor::from_vec(
-        (0..bsz as u32)
-            .map(|i| i % cfg.model.n_classes as u32)
-            .collect::<Vec<_>>(),
-        bsz,
-        &dev,
-    )?;
-    let k = (cfg.train.mask_min + cfg.train.mask_max) / 2;
-    let mask: Vec<f32> = (0..bsz * l)
-        .map(|i| f32::from(u8::from(i % l >= l - k)))
-        .collect();
-    let mask = Tensor::from_vec(mask, (bsz, l), &dev)?;
-    let rhythm = match cfg.model.rhythm_inputs {
-        0 => None,
-        n => Some(Tensor::randn(0f32, 0.2, (bsz, n), &dev)?),
-    };
+    if bsz == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let mut learner = Learner::new(&cfg, &dev)?;
+    let batch = Batch::synthetic(&cfg, bsz, &dev, cfg.train.seed)?;
     let mut times = Vec::new();
     for s in 0..args.warmup + args.steps {
         let t0 = Instant::now();
-        let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
-        let losses = [
-            candle_nn::loss::cross_entropy(
-                &model.forward_classify_with(&x, rhythm.as_ref(), true)?,
-                &labels,
-            )?,
-            masked_mse(&model.forward_impute(&x, &mask, true)?, &x, &mask)?,
-            masked_mse(&model.forward_forecast(&x, &mask, true)?, &x, &mask)?,
-        ];
-        for loss in losses {
-            let g = loss.backward()?;
-            for (slot, (_, v)) in grads.iter_mut().zip(&vars) {
-                if let Some(t) = g.get(v.as_tensor()) {
-                    *slot = Some(match slot.take() {
-                        Some(a) => (a + t)?,
-                        None => t.clone(),
-                    });
-                }
-            }
-        }
-        opt.step(&grads, cfg.train.lr)?;
+        learner.step(&batch, cfg.train.lr, s + 1)?;
         dev.synchronize()?;
         if s >= args.warmup {
             times.push(t0.elapsed().as_secs_f64());
@@ -104,22 +61,17 @@ pub fn run(b: Bench) -> Result<()> {
     }
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
+    let flops = cfg.model.flops().train_step;
     let v = serde_json::json!({
         "config": args.config.display().to_string(),
         "device": wonhee_train::device_name(&dev),
         "batch": bsz, "steps": args.steps,
         "step_s_mean": mean, "step_s_best": best,
         "samples_per_s": bsz as f64 / mean,
-        "gflop_per_sample": cfg.model.flops().train_step / 1e9,
-        "gflops": cfg.model.flops().train_step * bsz as f64 / mean / 1e9,
-        "threads": rayon_threads(),
+        "gflop_per_sample": flops / 1e9,
+        "gflops": flops * bsz as f64 / mean / 1e9,
+        "threads": rayon::current_num_threads(),
     });
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(())
-}
-
-fn rayon_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
 }

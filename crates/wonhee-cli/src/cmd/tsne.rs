@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use polars::prelude::{Column, DataFrame, DataType, ParquetReader, SerReader};
-use wonhee_dataset::{Dataset, Side, scale_into};
-use wonhee_tsne::{Progress, Tsne, class_balanced_sample};
+use wonhee_dataset::{Dataset, Side};
+use wonhee_tsne::{Progress, Tsne};
 
 use crate::output::{self, TableFormat};
 
@@ -398,9 +398,10 @@ fn read_parquet(path: &Path) -> Result<Table> {
     })
 }
 
-/// The paper's Figure 2 input: a seeded class-balanced sample of a prepared dataset's windows,
-/// train-set scaler applied, every `stride`-th point; or, with `embed = Some((run, device))`,
-/// the run's [CLS] embeddings of the same windows.
+/// The paper's Figure 2 input: a seeded class-balanced sample of a prepared dataset's windows
+/// ([`Dataset::sample_per_class`]), train-set scaler applied, every `stride`-th point
+/// ([`Dataset::strided_windows`]); or, with `embed = Some((run, device))`, the run's [CLS]
+/// embeddings of the same windows ([`wonhee_train::embed_windows`]).
 fn sample_windows(
     dir: &Path,
     per_class: usize,
@@ -416,34 +417,35 @@ fn sample_windows(
         bail!("--stride must be at least 1");
     }
     let ds = Dataset::open(dir)?;
-    let pool: Vec<usize> = match side {
-        SideArg::All => (0..ds.len()).collect(),
-        SideArg::Train => ds.indices(Side::Train),
-        SideArg::Test => ds.indices(Side::Test),
+    let side_filter = match side {
+        SideArg::All => None,
+        SideArg::Train => Some(Side::Train),
+        SideArg::Test => Some(Side::Test),
     };
-    if pool.is_empty() {
+    let idx = ds.sample_per_class(side_filter, per_class, seed);
+    if idx.is_empty() {
         bail!("{}: no windows on side {side:?}", dir.display());
     }
-    let pool_labels: Vec<u8> = pool.iter().map(|&i| ds.labels()[i]).collect();
-    let idx: Vec<usize> = class_balanced_sample(&pool_labels, per_class, seed)
-        .into_iter()
-        .map(|t| pool[t])
-        .collect();
     let (names, values) = match embed {
-        Some((run, device)) => embed_features(&ds, dir, &idx, run, device)?,
+        Some((run_dir, device)) => {
+            let device = wonhee_model::device::parse_device(device)?;
+            let run = wonhee_train::Run::open(run_dir, &device)?;
+            let bar = crate::cmd::progress(idx.len() as u64, "embed");
+            let v = wonhee_train::embed_windows(&run, &ds, &idx, &|n| bar.set_position(n as u64))
+                .with_context(|| format!("{}: embedding", dir.display()))?;
+            bar.finish_and_clear();
+            let d = run.config.model.d_model;
+            ((0..d).map(|j| format!("e{j}")).collect(), v)
+        }
         None => {
             let scaler = ds
                 .scaler(None)
                 .with_context(|| format!("{}: train-set scaler", dir.display()))?;
-            let len = ds.window_len();
-            let names: Vec<String> = (0..len).step_by(stride).map(|o| format!("p{o}")).collect();
-            let mut values = Vec::with_capacity(idx.len() * names.len());
-            let mut buf = vec![0f32; len];
-            for &i in &idx {
-                scale_into(ds.window(i), &scaler, &mut buf);
-                values.extend(buf.iter().step_by(stride));
-            }
-            (names, values)
+            let names = (0..ds.window_len())
+                .step_by(stride)
+                .map(|o| format!("p{o}"))
+                .collect();
+            (names, ds.strided_windows(&idx, &scaler, stride)?)
         }
     };
     let classes = ds.class_names();
@@ -467,44 +469,4 @@ fn sample_windows(
         record: Some(record),
         sample: Some(sample),
     })
-}
-
-/// The run's [CLS] embeddings (`d` features, named `e0..`) of windows `idx` of `ds` (full
-/// windows, scaled with the run's training-side scaler).
-fn embed_features(
-    ds: &Dataset,
-    dir: &Path,
-    idx: &[usize],
-    run_dir: &Path,
-    device: &str,
-) -> Result<(Vec<String>, Vec<f32>)> {
-    let device = wonhee_model::device::parse_device(device)?;
-    let run = wonhee_train::Run::open(run_dir, &device)?;
-    wonhee_train::check_dataset(&run, ds)?;
-    let scaler = ds
-        .scaler(run.config.train.fold)
-        .with_context(|| format!("{}: train-set scaler", dir.display()))?;
-    let len = ds.window_len();
-    let d = run.config.model.d_model;
-    let mut values = Vec::with_capacity(idx.len() * d);
-    let bar = crate::cmd::progress(idx.len() as u64, "embed");
-    let mut buf = vec![0f32; len];
-    for chunk in idx.chunks(256) {
-        let mut x = Vec::with_capacity(chunk.len() * len);
-        for &i in chunk {
-            scale_into(ds.window(i), &scaler, &mut buf);
-            x.extend_from_slice(&buf);
-        }
-        let x = candle_core::Tensor::from_vec(x, (chunk.len(), len), &device)?;
-        let r = wonhee_train::rhythm_batch(&run.config.model, ds, chunk, &device)?;
-        values.extend(
-            run.model
-                .embed_with(&x, r.as_ref())?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-        );
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    Ok(((0..d).map(|j| format!("e{j}")).collect(), values))
 }

@@ -16,6 +16,7 @@
 //! or batch elements), in a fixed order, so results do not depend on thread count or timing.
 
 pub(crate) mod attention;
+pub(crate) mod fused_block;
 pub(crate) mod rowwise;
 pub(crate) mod sgemm;
 

@@ -1,10 +1,11 @@
-//! [`ModelConfig`]: the architecture's hyper-parameters, loadable from TOML.
+//! [`ModelConfig`]: the WonHEE model's hyper-parameters (the `[model]` table of a run
+//! configuration), loadable from TOML.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Result};
+use crate::error::{Result, SchemaError};
 
 /// Feed-forward layer of the encoder blocks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +100,7 @@ pub struct ModelConfig {
     pub impute_base: ImputeBase,
     /// Per-beat rhythm features (e.g. RR-interval ratios) the classification reads: 0 (the
     /// paper) for none; otherwise `Linear(rhythm_inputs, d)` of them, no bias, is added to the
-    /// [CLS] token and [`crate::WonHee::forward_classify_with`] needs them.
+    /// [CLS] token and `WonHee::forward_classify_with` needs them.
     pub rhythm_inputs: usize,
 }
 
@@ -147,13 +148,13 @@ impl ModelConfig {
     /// table holds them (other tables, such as `[train]`, are then ignored). Validates it.
     pub fn from_toml_str(s: &str) -> Result<Self> {
         let table: toml::Table =
-            toml::from_str(s).map_err(|e| ModelError::Config(format!("TOML: {e}")))?;
+            toml::from_str(s).map_err(|e| SchemaError::ModelConfig(format!("TOML: {e}")))?;
         let cfg: ModelConfig = match table.get("model") {
             Some(toml::Value::Table(m)) => m.clone().try_into(),
-            Some(_) => return Err(ModelError::Config("`model` must be a table".into())),
+            Some(_) => return Err(SchemaError::ModelConfig("`model` must be a table".into())),
             None => toml::Value::Table(table).try_into(),
         }
-        .map_err(|e| ModelError::Config(e.to_string()))?;
+        .map_err(|e| SchemaError::ModelConfig(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -161,14 +162,14 @@ impl ModelConfig {
     /// Reads [`ModelConfig::from_toml_str`] from a file; errors name the file.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| SchemaError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml_str(&text).map_err(|e| ModelError::ConfigFile {
+        Self::from_toml_str(&text).map_err(|e| SchemaError::ModelConfigFile {
             path: path.to_path_buf(),
             msg: match e {
-                ModelError::Config(m) => m,
+                SchemaError::ModelConfig(m) => m,
                 other => other.to_string(),
             },
         })
@@ -176,12 +177,12 @@ impl ModelConfig {
 
     /// The config as a TOML table (bare fields).
     pub fn to_toml_string(&self) -> Result<String> {
-        toml::to_string(self).map_err(|e| ModelError::Config(e.to_string()))
+        toml::to_string(self).map_err(|e| SchemaError::ModelConfig(e.to_string()))
     }
 
     /// Checks every constraint; the error names the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(ModelError::Config(m));
+        let bad = |m: String| Err(SchemaError::ModelConfig(m));
         if self.seq_len == 0 || self.patch == 0 {
             return bad(format!(
                 "seq_len ({}) and patch ({}) must be positive",

@@ -1,17 +1,22 @@
-//! Where the MIT-BIH data is.
+//! Where the MIT-BIH data is: one rule for the CLI, `cargo xtask`, the tests and the benches.
 
 use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::sums::find_sums;
-
 /// Environment variable that names the MIT-BIH folder.
 pub const ENV_VAR: &str = "WONHEE_MITDB";
 
-/// Default folder (relative to the repository root or the current directory) that
-/// `wonhee download` fills.
+/// Default folder, relative to the repository root, that `wonhee download` fills.
 pub const DEFAULT_DIR: &str = "data/mitdb";
+
+/// Names a folder's checksum list may have, in the order they are looked for.
+pub const SUMS_NAMES: [&str; 2] = ["SHA256SUMS", "SHA256SUMS.txt"];
+
+/// The checksum list of `dir`, if it has one.
+pub fn find_sums(dir: &Path) -> Option<PathBuf> {
+    SUMS_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
 
 /// Where [`locate_mitdb`] found the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +47,10 @@ impl fmt::Display for Source {
 /// `repo_root/../shared/data/mitdb`.
 ///
 /// An explicit or environment path is returned as given, whether it exists or not (so that a
-/// typo is reported by [`verify`](crate::verify) rather than silently replaced by a download).
+/// typo is reported when the folder is read rather than silently replaced by a download).
 /// The two default folders count only when they hold a checksum list (`SHA256SUMS` or
-/// `SHA256SUMS.txt`); [`download`](crate::download) writes that list last, so an interrupted
-/// download is not mistaken for data. `None` means: download into `repo_root/data/mitdb`.
+/// `SHA256SUMS.txt`); `wonhee download` writes that list last, so an interrupted download is
+/// not mistaken for data. `None` means: download into `repo_root/data/mitdb`.
 pub fn locate_mitdb(explicit: Option<&Path>, repo_root: &Path) -> Option<(PathBuf, Source)> {
     locate_with_env(explicit, std::env::var_os(ENV_VAR).as_deref(), repo_root)
 }
@@ -77,7 +82,40 @@ fn locate_with_env(
     None
 }
 
+/// [`locate_mitdb`] for tools that cannot download (tests, benches, `cargo xtask`): the folder
+/// it finds, which must hold a `RECORDS` file, or an error saying where it looked.
+pub fn mitdb_or_error(explicit: Option<&Path>, repo_root: &Path) -> Result<PathBuf, String> {
+    match locate_mitdb(explicit, repo_root) {
+        Some((dir, _)) if dir.join("RECORDS").is_file() => Ok(dir),
+        Some((dir, source)) => Err(format!(
+            "{}: no MIT-BIH here (no RECORDS file), given by {source}",
+            dir.display()
+        )),
+        None => Err(format!(
+            "MIT-BIH not found: pass --data DIR, set {ENV_VAR}, or place it (with its \
+             SHA256SUMS) at {} or {}",
+            repo_root.join(DEFAULT_DIR).display(),
+            repo_root.join("../shared/data/mitdb").display()
+        )),
+    }
+}
+
+/// The workspace root above `start` (the nearest folder whose `Cargo.toml` has a
+/// `[workspace]` table), else `start` itself. Tests and benches pass their crate's runtime
+/// `CARGO_MANIFEST_DIR`: a shared target folder may hold binaries built from another checkout.
+pub fn workspace_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|d| {
+            std::fs::read_to_string(d.join("Cargo.toml"))
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -110,12 +148,30 @@ mod tests {
             locate_with_env(None, Some(env), &root),
             Some((PathBuf::from("/somewhere/mitdb"), Source::Env))
         );
-        // Explicit wins even when it does not exist: verify reports it.
+        // Explicit wins even when it does not exist: reading it reports it.
         let explicit = Path::new("no/such/dir");
         assert_eq!(
             locate_with_env(Some(explicit), Some(env), &root),
             Some((explicit.to_path_buf(), Source::Explicit))
         );
         assert_eq!(Source::Shared.to_string(), "../shared/data/mitdb");
+
+        // Without RECORDS, tools that cannot download get an error naming the place.
+        let e = mitdb_or_error(Some(&local), &root).unwrap_err();
+        assert!(e.contains("no RECORDS") && e.contains("--data"), "{e}");
+        std::fs::write(local.join("RECORDS"), b"100\n").unwrap();
+        assert_eq!(mitdb_or_error(Some(&local), &root).unwrap(), local);
+    }
+
+    #[test]
+    fn workspace_root_is_found_from_a_member() {
+        let top = tempfile::tempdir().unwrap();
+        let member = top.path().join("crates").join("a");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(member.join("Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
+        std::fs::write(top.path().join("Cargo.toml"), "[workspace]\nmembers = []\n").unwrap();
+        assert_eq!(workspace_root(&member), top.path());
+        let lone = tempfile::tempdir().unwrap();
+        assert_eq!(workspace_root(lone.path()), lone.path());
     }
 }

@@ -1,4 +1,5 @@
-//! On-disk layout of a prepared dataset, written atomically and loaded without copying signals.
+//! The on-disk layout of a prepared dataset, and [`Dataset`]: a folder loaded without copying
+//! its signals (written by [`crate::writer`]).
 //!
 //! ```text
 //! OUT/
@@ -12,284 +13,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{
-    Column, DataFrame, DataType, ParquetCompression, ParquetReader, ParquetWriter, SerReader,
-};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use polars::prelude::{Column, DataFrame, DataType, ParquetReader, SerReader};
+use safetensors::tensor::{Dtype, SafeTensors};
+use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
 use crate::error::{DatasetError, Result};
-use crate::prepare::{BeatTable, Prepared};
 use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
-use crate::splits::Side;
-use crate::summary::{FORMAT_VERSION, Summary};
-
-/// File names inside a prepared dataset folder.
-pub const SIGNALS_FILE: &str = "signals.safetensors";
-/// Beat index file name.
-pub const BEATS_FILE: &str = "beats.parquet";
-/// Summary file name.
-pub const SUMMARY_FILE: &str = "summary.json";
-/// Materialized windows file name.
-pub const WINDOWS_FILE: &str = "windows.safetensors";
-
-fn f32_bytes(v: &[f32]) -> &[u8] {
-    bytemuck::cast_slice(v)
-}
-
-/// Writes a prepared dataset to `out`, completely or not at all: everything goes to a temporary
-/// folder beside `out`, which is renamed to `out` at the end. An existing `out` is replaced only
-/// when `overwrite` is set.
-pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: bool) -> Result<()> {
-    let t0 = std::time::Instant::now();
-    write_atomically(out, overwrite, |dir| {
-        // The signals (most of the bytes) and the rest are written at the same time.
-        let (sig, rest) = rayon::join(
-            || write_signals(&p.records, &p.signals, &dir.join(SIGNALS_FILE)),
-            || {
-                write_beats(
-                    &p.records,
-                    &p.beats,
-                    &p.summary.classes,
-                    &dir.join(BEATS_FILE),
-                )
-            },
-        );
-        sig?;
-        rest?;
-        write_windows_and_summary(p, dir, materialize)
-    })?;
-    tracing::debug!(
-        elapsed_ms = t0.elapsed().as_secs_f64() * 1e3,
-        "dataset written"
-    );
-    Ok(())
-}
-
-/// Refuses an existing `out` unless `overwrite`.
-pub(crate) fn check_out(out: &Path, overwrite: bool) -> Result<()> {
-    if out.exists() && !overwrite {
-        return Err(DatasetError::invalid(
-            out,
-            "already exists (pass --force to replace it)",
-        ));
-    }
-    Ok(())
-}
-
-/// Runs `write` on a fresh temporary folder beside `out`, then renames it to `out` (replacing
-/// an existing `out` when `overwrite`); on any error the temporary folder is removed.
-pub(crate) fn write_atomically<T>(
-    out: &Path,
-    overwrite: bool,
-    write: impl FnOnce(&Path) -> Result<T>,
-) -> Result<T> {
-    check_out(out, overwrite)?;
-    let parent = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| DatasetError::io(&parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".wonhee-prepare-")
-        .tempdir_in(&parent)
-        .map_err(|e| DatasetError::io(&parent, e))?;
-    let value = write(tmp.path())?;
-    // Move into place.
-    let tmp_path = tmp.keep();
-    if out.exists() {
-        let old = parent.join(format!(
-            ".wonhee-old-{}",
-            out.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::rename(out, &old).map_err(|e| DatasetError::io(out, e))?;
-        std::fs::rename(&tmp_path, out).map_err(|e| DatasetError::io(out, e))?;
-        let _ = std::fs::remove_dir_all(&old);
-    } else if let Err(e) = std::fs::rename(&tmp_path, out) {
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        return Err(DatasetError::io(out, e));
-    }
-    Ok(value)
-}
-
-/// Writes one f32 tensor per record, named by record.
-pub(crate) fn write_signals(records: &[String], signals: &[Vec<f32>], path: &Path) -> Result<()> {
-    let views: Vec<(String, TensorView<'_>)> = records
-        .iter()
-        .zip(signals)
-        .map(|(name, s)| {
-            TensorView::new(Dtype::F32, vec![s.len()], f32_bytes(s))
-                .map(|v| (name.clone(), v))
-                .map_err(|e| DatasetError::invalid(path, e.to_string()))
-        })
-        .collect::<Result<_>>()?;
-    safetensors::serialize_to_file(views, None, path)
-        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
-    readable_by_all(path)
-}
-
-/// Gives a file that safetensors wrote (through an owner-only temporary file) the ordinary
-/// `rw-r--r--` permissions of the dataset's other files.
-fn readable_by_all(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| DatasetError::io(path, e))?;
-    }
-    Ok(())
-}
-
-/// Writes the beat index as parquet.
-pub(crate) fn write_beats(
-    records: &[String],
-    b: &BeatTable,
-    class_names: &[String],
-    path: &Path,
-) -> Result<()> {
-    let mut df = DataFrame::new(
-        b.len(),
-        vec![
-            Column::new(
-                "record".into(),
-                b.record
-                    .iter()
-                    .map(|&r| records[usize::from(r)].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("centre".into(), b.centre.clone()),
-            Column::new("sample".into(), b.sample.clone()),
-            Column::new(
-                "symbol".into(),
-                b.code
-                    .iter()
-                    .map(|&c| wonhee_wfdb::code_symbol(c).unwrap_or("?"))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "class".into(),
-                b.label.iter().map(|&l| u32::from(l)).collect::<Vec<u32>>(),
-            ),
-            Column::new(
-                "class_name".into(),
-                b.label
-                    .iter()
-                    .map(|&l| class_names[usize::from(l)].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "split".into(),
-                b.side.iter().map(Side::name).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "fold".into(),
-                b.side
-                    .iter()
-                    .map(|s| {
-                        if let Side::Fold(k) = s {
-                            i32::from(*k)
-                        } else {
-                            -1
-                        }
-                    })
-                    .collect::<Vec<i32>>(),
-            ),
-            Column::new(
-                "rr_pre".into(),
-                b.rr.iter().map(|r| r.pre).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_post".into(),
-                b.rr.iter().map(|r| r.post).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_local".into(),
-                b.rr.iter().map(|r| r.local).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_average".into(),
-                b.rr.iter().map(|r| r.average).collect::<Vec<f32>>(),
-            ),
-        ],
-    )
-    .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
-    let f = std::fs::File::create(path).map_err(|e| DatasetError::io(path, e))?;
-    // Snappy: a few ms faster than polars' default zstd here, for a slightly larger file
-    // that every parquet reader opens.
-    ParquetWriter::new(f)
-        .with_compression(ParquetCompression::Snappy)
-        .finish(&mut df)
-        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
-    Ok(())
-}
-
-/// Writes the window tensor (only when `materialize`), then `summary.json`: the last files of
-/// a dataset folder.
-pub(crate) fn write_windows_and_summary(p: &Prepared, dir: &Path, materialize: bool) -> Result<()> {
-    if materialize {
-        write_windows(p, &dir.join(WINDOWS_FILE))?;
-    }
-    let path = dir.join(SUMMARY_FILE);
-    let json =
-        serde_json::to_vec_pretty(&p.summary).map_err(|e| DatasetError::Config(e.to_string()))?;
-    std::fs::write(&path, json).map_err(|e| DatasetError::io(&path, e))
-}
-
-/// Writes every window, train-scaled, as one `[N, L]` f32 tensor with labels and sides.
-fn write_windows(p: &Prepared, path: &Path) -> Result<()> {
-    let (l, signals, beats, summary) = (p.config.window, &p.signals, &p.beats, &p.summary);
-    let half = (l / 2) as i64;
-    let scaler = summary.scaler.unwrap_or(Scaler {
-        mean: 0.0,
-        std: 1.0,
-    });
-    let n = beats.len();
-    let mut windows = vec![0f32; n * l];
-    for (i, w) in windows.chunks_exact_mut(l).enumerate() {
-        let s = &signals[usize::from(beats.record[i])];
-        let start = (beats.centre[i] - half) as usize;
-        scale_into(&s[start..start + l], &scaler, w);
-    }
-    let labels: Vec<i64> = beats.label.iter().map(|&x| i64::from(x)).collect();
-    let sides: Vec<u8> = beats
-        .side
-        .iter()
-        .map(|s| match s {
-            Side::Train => 0,
-            Side::Test => 1,
-            Side::Fold(k) => 2 + k,
-        })
-        .collect();
-    let err = |e: safetensors::SafeTensorError| DatasetError::invalid(path, e.to_string());
-    let tensors = vec![
-        (
-            "windows".to_owned(),
-            TensorView::new(Dtype::F32, vec![n, l], f32_bytes(&windows)).map_err(err)?,
-        ),
-        (
-            "labels".to_owned(),
-            TensorView::new(Dtype::I64, vec![n], bytemuck::cast_slice(&labels)).map_err(err)?,
-        ),
-        (
-            "split".to_owned(),
-            TensorView::new(Dtype::U8, vec![n], &sides).map_err(err)?,
-        ),
-    ];
-    let meta: HashMap<String, String> = [
-        ("classes".to_owned(), summary.classes.join(",")),
-        (
-            "split_codes".to_owned(),
-            "0=train,1=test,2+k=fold k".to_owned(),
-        ),
-    ]
-    .into_iter()
-    .collect();
-    safetensors::serialize_to_file(tensors, Some(meta), path).map_err(err)?;
-    readable_by_all(path)
-}
 
 /// Signals of a dataset: memory-mapped, or owned where mapping is not possible.
 enum SignalBytes {
@@ -336,19 +66,7 @@ impl Dataset {
     /// Opens a folder written by [`write_dataset`] and checks its consistency.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        let sum_path = dir.join(SUMMARY_FILE);
-        let text = std::fs::read(&sum_path).map_err(|e| DatasetError::io(&sum_path, e))?;
-        let summary: Summary = serde_json::from_slice(&text)
-            .map_err(|e| DatasetError::invalid(&sum_path, format!("not a dataset summary: {e}")))?;
-        if summary.format_version != FORMAT_VERSION {
-            return Err(DatasetError::invalid(
-                &sum_path,
-                format!(
-                    "format version {} (this build reads {FORMAT_VERSION}); run `wonhee prepare` again",
-                    summary.format_version
-                ),
-            ));
-        }
+        let summary = Summary::read(&dir.join(SUMMARY_FILE))?;
         let window = summary.config.window;
 
         let sig_path = dir.join(SIGNALS_FILE);
@@ -615,6 +333,40 @@ impl Dataset {
     /// Indices of the windows on one side.
     pub fn indices(&self, side: Side) -> Vec<usize> {
         (0..self.len()).filter(|&i| self.side[i] == side).collect()
+    }
+
+    /// A seeded class-balanced sample of the windows on `side` (every window with `None`): at
+    /// most `per_class` of each class ([`crate::class_balanced_sample`]), ascending. The input
+    /// of the t-SNE figures.
+    pub fn sample_per_class(&self, side: Option<Side>, per_class: usize, seed: u64) -> Vec<usize> {
+        let pool: Vec<usize> = match side {
+            Some(s) => self.indices(s),
+            None => (0..self.len()).collect(),
+        };
+        let labels: Vec<u8> = pool.iter().map(|&i| self.label[i]).collect();
+        crate::class_balanced_sample(&labels, per_class, seed)
+            .into_iter()
+            .map(|t| pool[t])
+            .collect()
+    }
+
+    /// Windows `idx` scaled by `scaler`, keeping every `stride`-th point of each (`stride` >=
+    /// 1), one row per window.
+    pub fn strided_windows(
+        &self,
+        idx: &[usize],
+        scaler: &Scaler,
+        stride: usize,
+    ) -> Result<Vec<f32>> {
+        let stride = stride.max(1);
+        let mut buf = vec![0f32; self.window];
+        let mut out = Vec::with_capacity(idx.len() * self.window.div_ceil(stride));
+        for &i in idx {
+            self.check_window(i)?;
+            scale_into(self.window(i), scaler, &mut buf);
+            out.extend(buf.iter().step_by(stride));
+        }
+        Ok(out)
     }
 
     /// The scaler fitted on training data: the dataset's, or for record folds the one that

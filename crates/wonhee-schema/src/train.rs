@@ -1,12 +1,11 @@
 //! Run configuration: a TOML file with a `[model]` table (the model's hyper-parameters, see
-//! `wonhee_model::ModelConfig`) and a `[train]` table ([`TrainConfig`]).
+//! [`ModelConfig`]) and a `[train]` table ([`TrainConfig`]).
 
 use std::path::Path;
 
+use crate::error::{Result, SchemaError};
+use crate::model::ModelConfig;
 use serde::{Deserialize, Serialize};
-use wonhee_model::ModelConfig;
-
-use crate::error::{Result, TrainError};
 
 /// How training batches are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -21,6 +20,25 @@ pub enum SamplerKind {
     /// Weighted random sampling with weights `1 / sqrt(class count)`: rare classes are drawn
     /// more often than their share, but less than with `balanced` (fewer false positives).
     Sqrt,
+}
+
+impl SamplerKind {
+    /// The class-weight exponent `p`: each training window is drawn with weight
+    /// [`class_weight`]`(count, p)` of its class (1 balanced, 0.5 sqrt, 0 uniform).
+    pub fn class_power(self) -> f64 {
+        match self {
+            Self::Balanced => 1.0,
+            Self::Sqrt => 0.5,
+            Self::Shuffle => 0.0,
+        }
+    }
+}
+
+/// The sampling weight of one window of a class with `count` windows under the class-weight
+/// exponent `power` ([`SamplerKind::class_power`]): `count^-power`. A class then gets a share
+/// of the draws proportional to `count * count^-power`.
+pub fn class_weight(count: usize, power: f64) -> f64 {
+    (count as f64).powf(-power)
 }
 
 /// Learning-rate schedule.
@@ -148,30 +166,30 @@ impl RunConfig {
     /// Parses TOML text; `origin` names the source in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         let cfg: Self =
-            toml::from_str(text).map_err(|e| TrainError::Config(format!("{origin}: {e}")))?;
+            toml::from_str(text).map_err(|e| SchemaError::RunConfig(format!("{origin}: {e}")))?;
         cfg.validate()
-            .map_err(|e| TrainError::Config(format!("{origin}: {e}")))?;
+            .map_err(|e| SchemaError::RunConfig(format!("{origin}: {e}")))?;
         Ok(cfg)
     }
 
     /// Reads a TOML file.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| SchemaError::io(path, e))?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
     /// TOML text of this configuration.
     pub fn to_toml_string(&self) -> Result<String> {
-        toml::to_string_pretty(self).map_err(|e| TrainError::Config(e.to_string()))
+        toml::to_string_pretty(self).map_err(|e| SchemaError::RunConfig(e.to_string()))
     }
 
     /// Checks the values (the model's own checks included).
     pub fn validate(&self) -> Result<()> {
         self.model
             .validate()
-            .map_err(|e| TrainError::Config(e.to_string()))?;
+            .map_err(|e| SchemaError::RunConfig(e.to_string()))?;
         let t = &self.train;
-        let bad = |m: String| Err(TrainError::Config(m));
+        let bad = |m: String| Err(SchemaError::RunConfig(m));
         if t.batch_size == 0 {
             return bad("train.batch_size must be at least 1".into());
         }

@@ -1,0 +1,77 @@
+//! The same run gives the same bits: `configs/ci.toml` trained and evaluated on the synthetic
+//! fixtures must reproduce the weights and `metrics.json` recorded in
+//! `fixtures/golden/ci-run.sha256` (recorded before the workspace was reshaped, so a refactor
+//! that changes a number fails here).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::{fixtures, wonhee};
+use sha2::{Digest, Sha256};
+
+fn hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `file name -> hash` from the golden file.
+fn golden() -> Vec<(String, String)> {
+    std::fs::read_to_string(fixtures().join("golden/ci-run.sha256"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (hash, name) = l.split_once("  ").unwrap();
+            (name.to_owned(), hash.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn ci_config_gives_the_recorded_weights_and_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = fixtures().join("../configs/ci.toml");
+    let run = |args: &[&str]| {
+        wonhee()
+            .current_dir(tmp.path())
+            .args(args)
+            .assert()
+            .success();
+    };
+    let synth = fixtures().join("synth");
+    run(&[
+        "prepare",
+        "--data",
+        synth.to_str().unwrap(),
+        "--out",
+        "prep",
+    ]);
+    run(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        "prep",
+        "--out",
+        "run",
+    ]);
+    run(&["eval", "--run", "run", "--data", "prep"]);
+
+    let dir = tmp.path().join("run");
+    let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let metrics = std::fs::read_to_string(dir.join("metrics.json")).unwrap();
+    // The one timing field differs from run to run.
+    let without_timing: String = metrics
+        .lines()
+        .filter(|l| !l.contains("\"eval_seconds\":"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without_timing.lines().count() + 1, metrics.lines().count());
+    let got = [
+        ("model.safetensors".to_owned(), hex(&weights)),
+        ("metrics.json".to_owned(), hex(without_timing.as_bytes())),
+    ];
+    assert_eq!(got.to_vec(), golden());
+}

@@ -1,0 +1,294 @@
+//! Training batches: which windows (the class-weighted sampler or a shuffle), their values
+//! (train-set scaled, optional input noise) and the hidden points of the two regression tasks.
+
+use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use wonhee_dataset::{Dataset, RHYTHM_FEATURES, RngState, Shuffler, WeightedSampler};
+use wonhee_eval::{draw_k, random_mask, trailing_mask};
+use wonhee_model::ModelConfig;
+use wonhee_schema::{RunConfig, SamplerKind};
+use wonhee_signal::Scaler;
+
+use crate::error::{Result, TrainError};
+
+/// A seeded random stream of a run: `seed` mixed with a per-purpose `salt`.
+pub(crate) fn stream(seed: u64, salt: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// [`stream`] moved to `word_pos` (a position saved in a checkpoint).
+pub(crate) fn stream_at(seed: u64, salt: u64, word_pos: u128) -> ChaCha8Rng {
+    let mut r = stream(seed, salt);
+    r.set_word_pos(word_pos);
+    r
+}
+
+/// Salts of the run's streams (kept: checkpoints store positions in these streams).
+pub(crate) const MASKS_SALT: u64 = 1;
+pub(crate) const NOISE_SALT: u64 = 2;
+pub(crate) const PCGRAD_SALT: u64 = 3;
+
+/// One training batch, on the model's device.
+pub struct Batch {
+    /// The windows' dataset indices.
+    pub idx: Vec<usize>,
+    /// Target windows `[b, l]` (train-set scaled).
+    pub x: Tensor,
+    /// Model inputs `[b, l]`: `x`, plus input noise when the run adds it.
+    pub x_in: Tensor,
+    /// Rhythm features `[b, rhythm_inputs]`, when the model reads them.
+    pub rhythm: Option<Tensor>,
+    /// Class labels `[b]`.
+    pub labels: Tensor,
+    /// Imputation's hidden points `[b, l]` (1 = hidden).
+    pub imp_mask: Tensor,
+    /// Forecasting's hidden points `[b, l]` (a trailing block).
+    pub fc_mask: Tensor,
+}
+
+impl Batch {
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.idx.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.idx.is_empty()
+    }
+
+    /// A batch of `b` seeded random windows of the configured shape (standard normal values,
+    /// labels cycling through the classes, K points hidden with K the middle of the run's
+    /// range), for benchmarks of the training step without a dataset.
+    pub fn synthetic(cfg: &RunConfig, b: usize, dev: &Device, seed: u64) -> Result<Self> {
+        let l = cfg.model.seq_len;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut normal = || {
+            let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+            let u2: f64 = rng.random();
+            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        };
+        let x: Vec<f32> = (0..b * l).map(|_| normal()).collect();
+        let rhythm: Vec<f32> = (0..b * cfg.model.rhythm_inputs)
+            .map(|_| 0.2 * normal())
+            .collect();
+        let k = (cfg.train.mask_min + cfg.train.mask_max) / 2;
+        let mut imp = Vec::with_capacity(b * l);
+        let mut mrng = ChaCha8Rng::seed_from_u64(seed ^ 1);
+        for _ in 0..b {
+            imp.extend(random_mask(l, k, &mut mrng)?.into_iter().map(hidden_value));
+        }
+        let fc: Vec<f32> = (0..b)
+            .flat_map(|_| (0..l).map(|i| hidden_value(i >= l - k)))
+            .collect();
+        let labels: Vec<u32> = (0..b as u32)
+            .map(|i| i % cfg.model.n_classes as u32)
+            .collect();
+        let x = Tensor::from_vec(x, (b, l), dev)?;
+        Ok(Self {
+            idx: (0..b).collect(),
+            x_in: x.clone(),
+            x,
+            rhythm: match cfg.model.rhythm_inputs {
+                0 => None,
+                n => Some(Tensor::from_vec(rhythm, (b, n), dev)?),
+            },
+            labels: Tensor::from_vec(labels, b, dev)?,
+            imp_mask: Tensor::from_vec(imp, (b, l), dev)?,
+            fc_mask: Tensor::from_vec(fc, (b, l), dev)?,
+        })
+    }
+}
+
+fn hidden_value(h: bool) -> f32 {
+    f32::from(u8::from(h))
+}
+
+/// The rhythm features `[b, rhythm_inputs]` of windows `idx` when the model reads them
+/// (`model.rhythm_inputs > 0`), else `None`.
+pub fn rhythm_batch(
+    model: &ModelConfig,
+    ds: &Dataset,
+    idx: &[usize],
+    dev: &Device,
+) -> Result<Option<Tensor>> {
+    if model.rhythm_inputs == 0 {
+        return Ok(None);
+    }
+    let mut r = vec![0f32; idx.len() * RHYTHM_FEATURES];
+    ds.fill_rhythm(idx, &mut r)?;
+    Ok(Some(Tensor::from_vec(
+        r,
+        (idx.len(), RHYTHM_FEATURES),
+        dev,
+    )?))
+}
+
+/// Checks that the model's rhythm inputs are the dataset's rhythm features and that the
+/// dataset has them.
+pub(crate) fn check_rhythm(model: &ModelConfig, ds: &Dataset) -> Result<()> {
+    match model.rhythm_inputs {
+        0 => Ok(()),
+        RHYTHM_FEATURES => {
+            ds.rr()?;
+            Ok(())
+        }
+        n => Err(TrainError::Config(format!(
+            "model.rhythm_inputs is {n}; the dataset gives {RHYTHM_FEATURES} rhythm features \
+             per beat (or set 0 for none)"
+        ))),
+    }
+}
+
+/// Where the batch source stands, for checkpoints.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SourceState {
+    pub sampler: RngState,
+    /// Shuffle sampler: its state before the current epoch's permutation, and the position in it.
+    pub shuffler_epoch_start: Option<RngState>,
+    pub shuffle_pos: usize,
+    pub masks_pos: u128,
+    pub noise_pos: u128,
+}
+
+/// Draws the training batches of a run: window indices, then masks and noise, each from its
+/// own seeded stream.
+pub(crate) struct BatchSource {
+    kind: SamplerKind,
+    batch_size: usize,
+    sampler: WeightedSampler,
+    shuffler: Shuffler,
+    order: Vec<usize>,
+    shuffle_pos: usize,
+    shuffler_epoch_start: Option<RngState>,
+    seed: u64,
+    masks: ChaCha8Rng,
+    noise: ChaCha8Rng,
+}
+
+impl BatchSource {
+    /// The source of a fresh run over the training windows `train_idx`.
+    pub fn new(ds: &Dataset, train_idx: &[usize], cfg: &RunConfig) -> Result<Self> {
+        let t = &cfg.train;
+        let sampler = WeightedSampler::class_tempered(
+            train_idx.to_vec(),
+            ds.labels(),
+            ds.class_names().len(),
+            t.sampler.class_power(),
+            t.seed ^ 0x5A,
+        )
+        .ok_or_else(|| {
+            TrainError::Config(
+                "cannot build the class-balanced sampler (no training windows?)".into(),
+            )
+        })?;
+        Ok(Self {
+            kind: t.sampler,
+            batch_size: t.batch_size,
+            sampler,
+            shuffler: Shuffler::new(train_idx.to_vec(), t.seed ^ 0x5B),
+            order: Vec::new(),
+            shuffle_pos: 0,
+            shuffler_epoch_start: None,
+            seed: t.seed,
+            masks: stream(t.seed, MASKS_SALT),
+            noise: stream(t.seed, NOISE_SALT),
+        })
+    }
+
+    /// Where the source stands.
+    pub fn state(&self) -> SourceState {
+        SourceState {
+            sampler: self.sampler.state(),
+            shuffler_epoch_start: self.shuffler_epoch_start,
+            shuffle_pos: self.shuffle_pos,
+            masks_pos: self.masks.get_word_pos(),
+            noise_pos: self.noise.get_word_pos(),
+        }
+    }
+
+    /// Moves the source to a saved state.
+    pub fn restore(&mut self, s: &SourceState) {
+        self.sampler.set_state(s.sampler);
+        if let Some(start) = s.shuffler_epoch_start {
+            self.shuffler.set_state(start);
+            self.order = self.shuffler.epoch();
+            self.shuffler_epoch_start = Some(start);
+        }
+        self.shuffle_pos = s.shuffle_pos;
+        self.masks = stream_at(self.seed, MASKS_SALT, s.masks_pos);
+        self.noise = stream_at(self.seed, NOISE_SALT, s.noise_pos);
+    }
+
+    /// The next batch's window indices.
+    fn next_indices(&mut self) -> Vec<usize> {
+        match self.kind {
+            SamplerKind::Balanced | SamplerKind::Sqrt => self.sampler.sample(self.batch_size),
+            SamplerKind::Shuffle => {
+                if self.shuffle_pos >= self.order.len() {
+                    self.shuffler_epoch_start = Some(self.shuffler.state());
+                    self.order = self.shuffler.epoch();
+                    self.shuffle_pos = 0;
+                }
+                let end = (self.shuffle_pos + self.batch_size).min(self.order.len());
+                let v = self.order[self.shuffle_pos..end].to_vec();
+                self.shuffle_pos = end;
+                v
+            }
+        }
+    }
+
+    /// The next batch, on `dev`.
+    pub fn next(
+        &mut self,
+        ds: &Dataset,
+        scaler: &Scaler,
+        cfg: &RunConfig,
+        dev: &Device,
+    ) -> Result<Batch> {
+        let idx = self.next_indices();
+        let (l, b, t) = (ds.window_len(), idx.len(), &cfg.train);
+        let mut x = vec![0f32; b * l];
+        ds.fill_batch(&idx, scaler, &mut x)?;
+        let mut imp = Vec::with_capacity(b * l);
+        let mut fc = Vec::with_capacity(b * l);
+        for _ in 0..b {
+            let k = draw_k(t.mask_min, t.mask_max, &mut self.masks);
+            imp.extend(
+                random_mask(l, k, &mut self.masks)?
+                    .into_iter()
+                    .map(hidden_value),
+            );
+            let k = draw_k(t.mask_min, t.mask_max, &mut self.masks);
+            fc.extend(trailing_mask(l, k)?.into_iter().map(hidden_value));
+        }
+        let x_in = self.noisy(&x, t.noise_std);
+        let labels: Vec<u32> = idx.iter().map(|&i| u32::from(ds.labels()[i])).collect();
+        Ok(Batch {
+            x: Tensor::from_vec(x, (b, l), dev)?,
+            x_in: Tensor::from_vec(x_in, (b, l), dev)?,
+            rhythm: rhythm_batch(&cfg.model, ds, &idx, dev)?,
+            labels: Tensor::from_vec(labels, b, dev)?,
+            imp_mask: Tensor::from_vec(imp, (b, l), dev)?,
+            fc_mask: Tensor::from_vec(fc, (b, l), dev)?,
+            idx,
+        })
+    }
+
+    /// `x` plus Gaussian noise of standard deviation `s` from the noise stream (Box-Muller);
+    /// `x` itself when `s` is 0.
+    fn noisy(&mut self, x: &[f32], s: f64) -> Vec<f32> {
+        if s <= 0.0 {
+            return x.to_vec();
+        }
+        x.iter()
+            .map(|&v| {
+                let u1: f64 = self.noise.random_range(f64::EPSILON..1.0);
+                let u2: f64 = self.noise.random();
+                v + (s * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+            })
+            .collect()
+    }
+}

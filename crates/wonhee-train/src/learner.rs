@@ -1,0 +1,179 @@
+//! The training step: the three task passes, their gradients combined, clipped and applied by
+//! AdamW. What `wonhee bench train` times is [`Learner::step`] itself.
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use rand_chacha::ChaCha8Rng;
+use wonhee_model::{DropoutState, WonHee};
+use wonhee_schema::{Combine, RunConfig, TrainConfig};
+
+use crate::batch::{Batch, PCGRAD_SALT, stream, stream_at};
+use crate::error::{Result, TrainError};
+use crate::optim::{AdamW, clip_grad_norm, grad_norm};
+use crate::pcgrad::{TaskGrads, pcgrad, sum};
+
+/// Task names, in loss order.
+pub const TASKS: [&str; 3] = ["classification", "imputation", "forecasting"];
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome {
+    /// Classification cross-entropy, imputation MSE and forecasting MSE (before weighting).
+    pub losses: [f32; 3],
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// PCGrad projections made.
+    pub projections: usize,
+}
+
+/// The model, its variables and optimizer, and the PCGrad stream: everything a training step
+/// changes.
+pub struct Learner {
+    train: TrainConfig,
+    varmap: VarMap,
+    vars: Vec<(String, Var)>,
+    model: WonHee,
+    opt: AdamW,
+    pcgrad: ChaCha8Rng,
+}
+
+impl Learner {
+    /// A freshly initialised model (seeded by `cfg.train.seed`) on `dev`, with its optimizer.
+    pub fn new(cfg: &RunConfig, dev: &Device) -> Result<Self> {
+        let seed = cfg.train.seed;
+        let varmap = wonhee_model::init_varmap(&cfg.model, seed, dev)?;
+        let model = WonHee::new(
+            &cfg.model,
+            VarBuilder::from_varmap(&varmap, DType::F32, dev),
+        )?;
+        model.seed_dropout(seed ^ 0xD0);
+        let mut vars: Vec<(String, Var)> = varmap
+            .data()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let opt = AdamW::new(vars.clone(), &cfg.train)?;
+        Ok(Self {
+            train: cfg.train.clone(),
+            varmap,
+            vars,
+            model,
+            opt,
+            pcgrad: stream(seed, PCGRAD_SALT),
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &WonHee {
+        &self.model
+    }
+
+    /// The variables behind the model.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// One optimizer step on `batch` at learning rate `lr`; `step` (1-based) names the step in
+    /// errors. Each task runs forward, loss and backward on its own (one graph alive at a
+    /// time); the weighted task gradients are summed (or combined by PCGrad), clipped, applied.
+    pub fn step(&mut self, batch: &Batch, lr: f64, step: usize) -> Result<StepOutcome> {
+        let [wc, wi, wf] = self.train.task_weights;
+        let m = &self.model;
+        let logits = m.forward_classify_with(&batch.x_in, batch.rhythm.as_ref(), true)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &batch.labels)?;
+        drop(logits);
+        let (lc, gc) = self.task_grads(loss, wc, step, TASKS[0])?;
+        let rec = self
+            .model
+            .forward_impute(&batch.x_in, &batch.imp_mask, true)?;
+        let loss = masked_mse(&rec, &batch.x, &batch.imp_mask)?;
+        drop(rec);
+        let (li, gi) = self.task_grads(loss, wi, step, TASKS[1])?;
+        let fc = self
+            .model
+            .forward_forecast(&batch.x_in, &batch.fc_mask, true)?;
+        let loss = masked_mse(&fc, &batch.x, &batch.fc_mask)?;
+        drop(fc);
+        let (lf, gf) = self.task_grads(loss, wf, step, TASKS[2])?;
+
+        let (mut grads, projections) = match self.train.combine {
+            Combine::Sum => (sum(&[gc, gi, gf])?, 0),
+            Combine::Pcgrad => pcgrad(&[gc, gi, gf], &mut self.pcgrad)?,
+        };
+        let gnorm = match self.train.grad_clip {
+            Some(c) => clip_grad_norm(&mut grads, c)?,
+            None => grad_norm(&grads)?,
+        };
+        if !gnorm.is_finite() {
+            return Err(TrainError::NonFinite {
+                step,
+                task: "gradient norm",
+                value: gnorm as f32,
+            });
+        }
+        self.opt.step(&grads, lr)?;
+        Ok(StepOutcome {
+            losses: [lc, li, lf],
+            grad_norm: gnorm,
+            projections,
+        })
+    }
+
+    /// The loss's value (checked finite) and the gradients of `weight * loss`.
+    fn task_grads(
+        &self,
+        loss: Tensor,
+        weight: f64,
+        step: usize,
+        task: &'static str,
+    ) -> Result<(f32, TaskGrads)> {
+        let value = loss.to_scalar::<f32>()?;
+        if !value.is_finite() {
+            return Err(TrainError::NonFinite { step, task, value });
+        }
+        let store = (loss * weight)?.backward()?;
+        let grads = self
+            .vars
+            .iter()
+            .map(|(_, v)| store.get(v.as_tensor()).cloned())
+            .collect();
+        Ok((value, grads))
+    }
+
+    /// The optimizer (its moments are checkpointed).
+    pub(crate) fn optimizer(&self) -> &AdamW {
+        &self.opt
+    }
+
+    /// Mutable optimizer, for restoring a checkpoint.
+    pub(crate) fn optimizer_mut(&mut self) -> &mut AdamW {
+        &mut self.opt
+    }
+
+    /// Position of the PCGrad stream.
+    pub(crate) fn pcgrad_pos(&self) -> u128 {
+        self.pcgrad.get_word_pos()
+    }
+
+    /// The dropout generator's state.
+    pub(crate) fn dropout_state(&self) -> DropoutState {
+        self.model.dropout_state()
+    }
+
+    /// Restores the random streams a step draws from (PCGrad order, dropout).
+    pub(crate) fn restore_streams(&mut self, pcgrad_pos: u128, dropout: DropoutState) {
+        self.pcgrad = stream_at(self.train.seed, PCGRAD_SALT, pcgrad_pos);
+        self.model.set_dropout_state(dropout);
+    }
+}
+
+/// Masked mean squared error: mean of `(pred - target)^2` over positions where `mask` is 1.
+pub fn masked_mse(pred: &Tensor, target: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let d = (pred - target)?.sqr()?;
+    let num = (d * mask)?.sum_all()?;
+    let den = mask.sum_all()?;
+    Ok(num.broadcast_div(&den)?)
+}
