@@ -355,25 +355,10 @@ fn prepare(opt: &Options) -> Result<String> {
     Ok(s)
 }
 
+/// `bench model`: one training step's time and throughput at P = 8 and P = 1, with PyTorch's
+/// alongside when a Python is given.
 fn model(opt: &Options) -> Result<String> {
-    let mut cmd = cargo::cargo();
-    cmd.current_dir(&opt.root)
-        .args(["run", "--release", "-q", "-p", "wonhee-model"])
-        .args(["--example", "bench_model", "--"])
-        .args(["--patch", "8,1", "--batch", "32", "--steps", "2"]);
-    if let Some(py) = &opt.python {
-        cmd.arg("--torch").arg(py);
-    } else {
-        println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
-    }
-    let out = cmd.output()?;
-    if !out.status.success() {
-        bail!(
-            "bench_model failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).context("bench_model output")?;
+    let v = run_bench_model(opt)?;
     let mut s = String::new();
     writeln!(
         s,
@@ -394,54 +379,89 @@ fn model(opt: &Options) -> Result<String> {
         "| config | framework | step (s) | fwd / bwd (s) | samples/s | GFLOP/s | peak RSS (GiB) |"
     )?;
     writeln!(s, "|---|---|---|---|---|---|---|")?;
-    let gib = |b: &Value| {
-        b.as_f64()
-            .map_or("-".into(), |b| format!("{:.2}", b / 1073741824.0))
-    };
-    let f = |x: &Value, d: usize| x.as_f64().map_or("-".into(), |x| format!("{x:.d$}"));
     for r in v["results"].as_array().into_iter().flatten() {
-        let c = &r["candle"];
-        writeln!(
-            s,
-            "| P = {} | candle | {} | {} / {} | {} | {} | {} |",
-            r["patch"],
-            f(&c["step_s"], 3),
-            f(&c["forward_s"], 2),
-            f(&c["backward_s"], 2),
-            f(&c["samples_per_s"], 2),
-            f(&c["gflops"], 1),
-            gib(&c["peak_rss_bytes"])
-        )?;
-        for t in r["torch"].as_array().into_iter().flatten() {
-            if let Some(e) = t["error"].as_str() {
-                writeln!(
-                    s,
-                    "| | PyTorch ({}) | failed: {e} | | | | |",
-                    t["attention"]
-                )?;
-                continue;
-            }
-            writeln!(
-                s,
-                "| | PyTorch eager ({}) | {} | {} / {} | {} | {} | {} |",
-                t["attention"].as_str().unwrap_or("?"),
-                f(&t["step_s"], 3),
-                f(&t["forward_s"], 2),
-                f(&t["backward_s"], 2),
-                f(&t["samples_per_s"], 2),
-                f(&t["gflops"], 1),
-                gib(&t["peak_rss_bytes"])
-            )?;
-        }
+        model_rows(&mut s, r)?;
     }
     let m = &v["candle_matmul_gflops"];
     writeln!(
         s,
         "\nMeasured candle fp32 matmul peak in the same run: {} GFLOP/s (2048^3), {} GFLOP/s ([20512,128]x[128,384]). Per-op profile and details: [bench/model.md](bench/model.md).",
-        f(&m["2048x2048x2048"], 1),
-        f(&m["20512x128x384"], 1)
+        fixed(&m["2048x2048x2048"], 1),
+        fixed(&m["20512x128x384"], 1)
     )?;
     Ok(s)
+}
+
+/// Runs wonhee-model's `bench_model` example (PyTorch too when `--python` is given) and returns
+/// the JSON it prints.
+fn run_bench_model(opt: &Options) -> Result<Value> {
+    let mut cmd = cargo::cargo();
+    cmd.current_dir(&opt.root)
+        .args(["run", "--release", "-q", "-p", "wonhee-model"])
+        .args(["--example", "bench_model", "--"])
+        .args(["--patch", "8,1", "--batch", "32", "--steps", "2"]);
+    if let Some(py) = &opt.python {
+        cmd.arg("--torch").arg(py);
+    } else {
+        println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
+    }
+    let out = cmd.output()?;
+    if !out.status.success() {
+        bail!(
+            "bench_model failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("bench_model output")
+}
+
+/// The model table's rows for one patch size: candle's, then one per PyTorch attention.
+fn model_rows(s: &mut String, r: &Value) -> std::fmt::Result {
+    let c = &r["candle"];
+    writeln!(
+        s,
+        "| P = {} | candle | {} | {} / {} | {} | {} | {} |",
+        r["patch"],
+        fixed(&c["step_s"], 3),
+        fixed(&c["forward_s"], 2),
+        fixed(&c["backward_s"], 2),
+        fixed(&c["samples_per_s"], 2),
+        fixed(&c["gflops"], 1),
+        gib(&c["peak_rss_bytes"])
+    )?;
+    for t in r["torch"].as_array().into_iter().flatten() {
+        if let Some(e) = t["error"].as_str() {
+            writeln!(
+                s,
+                "| | PyTorch ({}) | failed: {e} | | | | |",
+                t["attention"]
+            )?;
+            continue;
+        }
+        writeln!(
+            s,
+            "| | PyTorch eager ({}) | {} | {} / {} | {} | {} | {} |",
+            t["attention"].as_str().unwrap_or("?"),
+            fixed(&t["step_s"], 3),
+            fixed(&t["forward_s"], 2),
+            fixed(&t["backward_s"], 2),
+            fixed(&t["samples_per_s"], 2),
+            fixed(&t["gflops"], 1),
+            gib(&t["peak_rss_bytes"])
+        )?;
+    }
+    Ok(())
+}
+
+/// A number with `d` decimals, `-` when it is not one.
+fn fixed(x: &Value, d: usize) -> String {
+    x.as_f64().map_or("-".into(), |x| format!("{x:.d$}"))
+}
+
+/// Bytes as GiB with two decimals, `-` when not a number.
+fn gib(b: &Value) -> String {
+    b.as_f64()
+        .map_or("-".into(), |b| format!("{:.2}", b / 1073741824.0))
 }
 
 fn tsne(opt: &Options) -> Result<String> {
@@ -607,6 +627,29 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_rows_show_candle_then_each_pytorch_attention() -> Result<()> {
+        let r = serde_json::json!({
+            "patch": 8,
+            "candle": {"step_s": 1.23456, "forward_s": 0.5, "backward_s": 0.7,
+                       "samples_per_s": 25.9, "gflops": 12.34, "peak_rss_bytes": 2147483648u64},
+            "torch": [
+                {"attention": "sdpa", "error": "boom"},
+                {"attention": "math", "step_s": 0.5, "forward_s": 0.2, "backward_s": 0.3,
+                 "samples_per_s": 64, "gflops": null, "peak_rss_bytes": 1073741824u64}
+            ]
+        });
+        let mut s = String::new();
+        model_rows(&mut s, &r)?;
+        assert_eq!(
+            s,
+            "| P = 8 | candle | 1.235 | 0.50 / 0.70 | 25.90 | 12.3 | 2.00 |\n\
+             | | PyTorch (\"sdpa\") | failed: boom | | | | |\n\
+             | | PyTorch eager (math) | 0.500 | 0.20 / 0.30 | 64.00 | - | 1.00 |\n"
+        );
+        Ok(())
+    }
 
     #[test]
     fn section_is_replaced_in_place_and_appended_when_missing() -> Result<()> {

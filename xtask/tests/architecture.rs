@@ -176,13 +176,20 @@ fn no_crate_has_a_forbidden_dependency() {
 }
 
 #[test]
-fn only_train_joins_dataset_and_model_and_only_binaries_parse_arguments() {
+fn only_train_joins_dataset_and_model_only_fs_writes_temporary_files_only_binaries_parse_arguments()
+{
     for (name, list) in dependencies() {
         let has = |d: &str| list.iter().any(|x| x == d);
         if has("wonhee-dataset") && has("wonhee-model") {
             assert!(
                 ["wonhee-train", "wonhee-cli"].contains(&name.as_str()),
                 "{name} joins dataset and model: only wonhee-train does"
+            );
+        }
+        if has("tempfile") {
+            assert!(
+                ["wonhee-fs", "xtask"].contains(&name.as_str()),
+                "{name} uses tempfile: atomic writes go through wonhee-fs"
             );
         }
         if has("clap") {

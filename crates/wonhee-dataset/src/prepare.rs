@@ -8,7 +8,7 @@ use wonhee_signal::filter::{BandPass, remove_baseline};
 use wonhee_signal::{
     PolyphaseResampler, Scaler, fill_nan_linear, integer_mean_std, resample_fft, zscore,
 };
-use wonhee_wfdb::{Annotations, ReadBuffers, Record, Signals};
+use wonhee_wfdb::{Annotations, Header, ReadBuffers, Record, Signals};
 
 use wonhee_schema::{
     ClassCounts, InputFile, OverlapStats, PrepareConfig, RecordSummary, ResampleMethod, Side,
@@ -121,6 +121,7 @@ fn process_record(
     })
 }
 
+/// [`process_record`] with the calling thread's scratch memory `s`.
 fn process_record_with(
     dir: &Path,
     name: &str,
@@ -129,121 +130,17 @@ fn process_record_with(
     s: &mut Scratch,
 ) -> Result<RecordWindows> {
     let rec = Record::open(dir.join(name))?;
-    let h = rec.header();
-    let hea = rec.header_path().to_path_buf();
-    if h.signals.is_empty() {
-        return Err(DatasetError::invalid(&hea, "record has no signals"));
-    }
-    let fs_in = h.fs;
-    if fs_in.fract() != 0.0 || !(1.0..=1e6).contains(&fs_in) {
-        return Err(DatasetError::invalid(
-            &hea,
-            format!("sampling frequency {fs_in} Hz is not a whole number; cannot resample"),
-        ));
-    }
-    let fs_in = fs_in as usize;
-    let (lead_index, lead_found) = match h.signal_index(&cfg.lead) {
-        Some(i) => (i, true),
-        None => (0, false),
-    };
-    // Inputs in summary order: header, annotations, then the signal files read. Each file is
-    // read once; its checksum is taken from the bytes used.
-    let hea_bytes = std::fs::read(&hea).map_err(|e| DatasetError::io(&hea, e))?;
-    let mut inputs = vec![input_file(&hea, &hea_bytes)];
-    let mut signal_files = Vec::new();
-    let n_in = rec.read_selected_into(&[lead_index], &mut s.read, &mut |p, b| {
-        signal_files.push(input_file(p, b));
-    })?;
-    let spec = &h.signals[lead_index];
+    let (fs_in, lead_index, lead_found) = check_header(&rec, cfg)?;
+    let (h, hea) = (rec.header(), rec.header_path());
+    // Inputs in summary order: header, annotations, then the signal files read.
+    let (n_in, mut inputs, signal_files) = read_lead(&rec, lead_index, &mut s.read)?;
     let digital = s.read.signal(0);
-    let invalid = spec.format.invalid_value();
-    let filters = cfg.remove_baseline || cfg.bandpass.is_some();
-    let fast = if filters {
-        None
-    } else {
-        integer_mean_std(digital, Some(invalid))
-    };
-    let fs_out = cfg.fs as usize;
-    let resampler =
-        PolyphaseResampler::new(fs_out, fs_in).map_err(|e| DatasetError::Config(e.to_string()))?;
-    let n_out = resampler.output_len(n_in);
-    if n_out < cfg.window {
-        return Err(DatasetError::invalid(
-            &hea,
-            format!(
-                "record is {n_out} samples long at {fs_out} Hz, shorter than one {}-sample window",
-                cfg.window
-            ),
-        ));
-    }
-    // The z-scored lead. Fast path (no invalid samples, no filters): the z-score of the
-    // physical values (d - baseline) / gain equals that of the digital values, whose mean and
-    // variance are computed exactly from integer sums; the polyphase kernel (f32, as the
-    // output is stored) z-scores the digital samples as it reads them. Otherwise the physical
-    // values are filled, filtered and z-scored in f64. The FFT path runs in f64.
-    enum Lead {
-        /// Digital samples with their mean and 1 / std.
-        Digital(f64, f64),
-        /// Z-scored physical values.
-        Physical(Vec<f64>),
-    }
-    let (z, nan_filled, lead) = match fast {
-        Some((mean_d, std_d)) => {
-            let z = Scaler {
-                mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
-                std: std_d / spec.gain,
-            };
-            (z, 0, Lead::Digital(mean_d, 1.0 / std_d))
-        }
-        None => {
-            let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
-                .ok_or_else(|| DatasetError::invalid(&hea, "signal has no samples"))?;
-            let mut x = sig.physical_f64(0);
-            let nan_filled = fill_nan_linear(&mut x)
-                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
-            if cfg.remove_baseline {
-                x = remove_baseline(&x, fs_in as f64);
-            }
-            if let Some([lo, hi]) = cfg.bandpass {
-                BandPass::new(lo, hi, fs_in as f64)
-                    .map_err(|e| DatasetError::Config(e.to_string()))?
-                    .apply(&mut x);
-            }
-            let z = zscore(&mut x)
-                .map_err(|e| DatasetError::invalid(&hea, format!("lead {lead_index}: {e}")))?;
-            (z, nan_filled, Lead::Physical(x))
-        }
-    };
-    let mut signal = vec![0f32; n_out];
-    match (cfg.resample, lead) {
-        (ResampleMethod::Poly, Lead::Physical(x)) => {
-            resampler.process_f32_map_into(&x, |v| v as f32, &mut signal)
-        }
-        (ResampleMethod::Poly, Lead::Digital(mean, inv)) => resampler.process_f32_map_into(
-            digital,
-            |v| ((f64::from(v) - mean) * inv) as f32,
-            &mut signal,
-        ),
-        (ResampleMethod::Fft, lead) => {
-            let x = match lead {
-                Lead::Physical(x) => x,
-                Lead::Digital(mean, inv) => digital
-                    .iter()
-                    .map(|&v| (f64::from(v) - mean) * inv)
-                    .collect(),
-            };
-            for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
-                *o = v as f32;
-            }
-        }
-    }
+    let (resampler, n_out) = resampler_for(fs_in, n_in, cfg, hea)?;
+    let (z, nan_filled, lead) = standardize_lead(digital, h, lead_index, fs_in, cfg, hea)?;
+    let signal = resample_lead(cfg.resample, lead, digital, &resampler, n_out);
 
-    let atr = rec.file_path("atr");
-    let atr_bytes = std::fs::read(&atr).map_err(|e| DatasetError::io(&atr, e))?;
-    inputs.push(input_file(&atr, &atr_bytes));
+    let ann = read_annotations(&rec, &mut inputs)?;
     inputs.extend(signal_files);
-    let ann = Annotations::parse(&atr_bytes, &atr)?;
-    let half = (cfg.window / 2) as i64;
     let n_classes = cfg.classes.len();
     let mut out = RecordWindows {
         name: name.to_owned(),
@@ -270,6 +167,185 @@ fn process_record_with(
         rr: Vec::new(),
         inputs,
     };
+    add_beats(&mut out, &ann, cfg, fs_in, n_out, keep_edge_beats);
+    Ok(out)
+}
+
+/// Checks that `rec` has a signal and a whole sampling rate; returns the rate and the lead to
+/// use: the index of `cfg.lead`, or 0 (with `false`) when the record has no such lead.
+fn check_header(rec: &Record, cfg: &PrepareConfig) -> Result<(usize, usize, bool)> {
+    let h = rec.header();
+    let hea = rec.header_path();
+    if h.signals.is_empty() {
+        return Err(DatasetError::invalid(hea, "record has no signals"));
+    }
+    let fs_in = h.fs;
+    if fs_in.fract() != 0.0 || !(1.0..=1e6).contains(&fs_in) {
+        return Err(DatasetError::invalid(
+            hea,
+            format!("sampling frequency {fs_in} Hz is not a whole number; cannot resample"),
+        ));
+    }
+    let (lead_index, lead_found) = match h.signal_index(&cfg.lead) {
+        Some(i) => (i, true),
+        None => (0, false),
+    };
+    Ok((fs_in as usize, lead_index, lead_found))
+}
+
+/// Reads lead `lead_index` of `rec` into `buf` (slot 0); returns its number of samples, the
+/// header's checksum and those of the signal files read. Each file is read once; its checksum
+/// is taken from the bytes used.
+fn read_lead(
+    rec: &Record,
+    lead_index: usize,
+    buf: &mut ReadBuffers,
+) -> Result<(usize, Vec<InputFile>, Vec<InputFile>)> {
+    let hea = rec.header_path();
+    let hea_bytes = std::fs::read(hea).map_err(|e| DatasetError::io(hea, e))?;
+    let inputs = vec![input_file(hea, &hea_bytes)];
+    let mut signal_files = Vec::new();
+    let n_in = rec.read_selected_into(&[lead_index], buf, &mut |p, b| {
+        signal_files.push(input_file(p, b));
+    })?;
+    Ok((n_in, inputs, signal_files))
+}
+
+/// The resampler from `fs_in` to `cfg.fs`, and the length of `n_in` samples once resampled;
+/// an error when that is shorter than one window.
+fn resampler_for(
+    fs_in: usize,
+    n_in: usize,
+    cfg: &PrepareConfig,
+    hea: &Path,
+) -> Result<(PolyphaseResampler, usize)> {
+    let fs_out = cfg.fs as usize;
+    let resampler =
+        PolyphaseResampler::new(fs_out, fs_in).map_err(|e| DatasetError::Config(e.to_string()))?;
+    let n_out = resampler.output_len(n_in);
+    if n_out < cfg.window {
+        return Err(DatasetError::invalid(
+            hea,
+            format!(
+                "record is {n_out} samples long at {fs_out} Hz, shorter than one {}-sample window",
+                cfg.window
+            ),
+        ));
+    }
+    Ok((resampler, n_out))
+}
+
+/// Reads and parses the record's `atr` annotations; appends the file's checksum to `inputs`.
+fn read_annotations(rec: &Record, inputs: &mut Vec<InputFile>) -> Result<Annotations> {
+    let atr = rec.file_path("atr");
+    let atr_bytes = std::fs::read(&atr).map_err(|e| DatasetError::io(&atr, e))?;
+    inputs.push(input_file(&atr, &atr_bytes));
+    Ok(Annotations::parse(&atr_bytes, &atr)?)
+}
+
+/// The z-scored lead (see [`standardize_lead`]). Fast path (no invalid samples, no filters):
+/// the z-score of the physical values (d - baseline) / gain equals that of the digital values,
+/// whose mean and variance are computed exactly from integer sums; the polyphase kernel (f32,
+/// as the output is stored) z-scores the digital samples as it reads them. Otherwise the
+/// physical values are filled, filtered and z-scored in f64. The FFT path runs in f64.
+enum Lead {
+    /// Digital samples with their mean and 1 / std.
+    Digital(f64, f64),
+    /// Z-scored physical values.
+    Physical(Vec<f64>),
+}
+
+/// Z-scores the digital samples `digital` of lead `lead_index` (filtering them first when `cfg`
+/// asks for it); returns the z-score in physical units, the number of invalid samples filled,
+/// and the lead to resample.
+fn standardize_lead(
+    digital: &[i32],
+    h: &Header,
+    lead_index: usize,
+    fs_in: usize,
+    cfg: &PrepareConfig,
+    hea: &Path,
+) -> Result<(Scaler, usize, Lead)> {
+    let spec = &h.signals[lead_index];
+    let invalid = spec.format.invalid_value();
+    let filters = cfg.remove_baseline || cfg.bandpass.is_some();
+    let fast = if filters {
+        None
+    } else {
+        integer_mean_std(digital, Some(invalid))
+    };
+    if let Some((mean_d, std_d)) = fast {
+        let z = Scaler {
+            mean: (mean_d - f64::from(spec.baseline)) / spec.gain,
+            std: std_d / spec.gain,
+        };
+        return Ok((z, 0, Lead::Digital(mean_d, 1.0 / std_d)));
+    }
+    let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
+        .ok_or_else(|| DatasetError::invalid(hea, "signal has no samples"))?;
+    let mut x = sig.physical_f64(0);
+    let nan_filled = fill_nan_linear(&mut x)
+        .map_err(|e| DatasetError::invalid(hea, format!("lead {lead_index}: {e}")))?;
+    if cfg.remove_baseline {
+        x = remove_baseline(&x, fs_in as f64);
+    }
+    if let Some([lo, hi]) = cfg.bandpass {
+        BandPass::new(lo, hi, fs_in as f64)
+            .map_err(|e| DatasetError::Config(e.to_string()))?
+            .apply(&mut x);
+    }
+    let z = zscore(&mut x)
+        .map_err(|e| DatasetError::invalid(hea, format!("lead {lead_index}: {e}")))?;
+    Ok((z, nan_filled, Lead::Physical(x)))
+}
+
+/// Resamples the z-scored `lead` to `n_out` samples with `method`, as f32.
+fn resample_lead(
+    method: ResampleMethod,
+    lead: Lead,
+    digital: &[i32],
+    resampler: &PolyphaseResampler,
+    n_out: usize,
+) -> Vec<f32> {
+    let mut signal = vec![0f32; n_out];
+    match (method, lead) {
+        (ResampleMethod::Poly, Lead::Physical(x)) => {
+            resampler.process_f32_map_into(&x, |v| v as f32, &mut signal)
+        }
+        (ResampleMethod::Poly, Lead::Digital(mean, inv)) => resampler.process_f32_map_into(
+            digital,
+            |v| ((f64::from(v) - mean) * inv) as f32,
+            &mut signal,
+        ),
+        (ResampleMethod::Fft, lead) => {
+            let x = match lead {
+                Lead::Physical(x) => x,
+                Lead::Digital(mean, inv) => digital
+                    .iter()
+                    .map(|&v| (f64::from(v) - mean) * inv)
+                    .collect(),
+            };
+            for (o, v) in signal.iter_mut().zip(resample_fft(&x, n_out)) {
+                *o = v as f32;
+            }
+        }
+    }
+    signal
+}
+
+/// Appends to `out` the beats of `ann` that have a class in `cfg`, with their window centres
+/// at `cfg.fs` and RR intervals, and counts them; beats whose window does not fit in the
+/// `n_out` resampled samples are counted as dropped and kept only with `keep_edge_beats`.
+fn add_beats(
+    out: &mut RecordWindows,
+    ann: &Annotations,
+    cfg: &PrepareConfig,
+    fs_in: usize,
+    n_out: usize,
+    keep_edge_beats: bool,
+) {
+    let half = (cfg.window / 2) as i64;
+    let fs_out = cfg.fs as usize;
     let beats: Vec<(&wonhee_wfdb::Annotation, u8)> = ann
         .annotations
         .iter()
@@ -294,7 +370,6 @@ fn process_record_with(
         out.label.push(label);
         out.rr.push(rr);
     }
-    Ok(out)
 }
 
 /// Prepares the records `names` of `dir`. `progress` is called once per finished record.
@@ -429,31 +504,7 @@ fn assemble(
     let n_classes = cfg.classes.len();
     let names: Vec<String> = outs.iter().map(|o| o.name.clone()).collect();
     let rec_sides = record_sides(&cfg.split, &names, cfg.seed);
-    let n_beats: usize = outs
-        .iter()
-        .zip(&rec_sides)
-        .filter(|(_, s)| s.is_some())
-        .map(|(o, _)| o.centre.len())
-        .sum();
-    let mut beats = BeatTable::with_capacity(n_beats);
-    let mut records = Vec::with_capacity(outs.len());
-    let mut inputs = Vec::new();
-    for (ri, (o, side)) in outs.into_iter().zip(&rec_sides).enumerate() {
-        let mut rs = o.summary;
-        rs.side = side.map(|s| s.name());
-        if let Some(side) = side {
-            let n = o.centre.len();
-            beats.record.extend(std::iter::repeat_n(ri as u16, n));
-            beats.centre.extend(o.centre);
-            beats.sample.extend(o.sample);
-            beats.code.extend(o.code);
-            beats.label.extend(o.label);
-            beats.rr.extend(o.rr);
-            beats.side.extend(std::iter::repeat_n(*side, n));
-        }
-        records.push(rs);
-        inputs.extend(o.inputs);
-    }
+    let (mut beats, records, inputs) = gather_beats(outs, &rec_sides);
     if let SplitKind::Paper { test_fraction } = cfg.split {
         beats.side = stratified_sides(&beats.label, n_classes, test_fraction, cfg.seed);
     }
@@ -462,48 +513,8 @@ fn assemble(
             "no beat windows: every record was excluded or had no beats".into(),
         ));
     }
-
-    // Per-side counts.
-    let mut by_side: std::collections::BTreeMap<Side, (SideSummary, Vec<bool>)> =
-        Default::default();
-    for i in 0..beats.len() {
-        let (e, seen) = by_side
-            .entry(beats.side[i])
-            .or_insert_with(|| (SideSummary::new(n_classes), vec![false; names.len()]));
-        e.windows += 1;
-        e.per_class[usize::from(beats.label[i])] += 1;
-        seen[usize::from(beats.record[i])] = true;
-    }
-    let sides: std::collections::BTreeMap<String, SideSummary> = by_side
-        .into_iter()
-        .map(|(side, (mut e, seen))| {
-            e.records = names
-                .iter()
-                .zip(&seen)
-                .filter(|(_, s)| **s)
-                .map(|(n, _)| n.clone())
-                .collect();
-            (side.name(), e)
-        })
-        .collect();
-
-    // Train-set scalers: fitted on training windows only (every point of every training
-    // window, counted once per window that covers it).
-    let half = (cfg.window / 2) as i64;
-    let scaler_for = |train: &dyn Fn(Side) -> bool| -> Result<Scaler> {
-        fit_window_scaler(signals, &beats, half, train)
-    };
-    let (scaler, fold_scalers) = match cfg.split {
-        SplitKind::RecordFolds { k } => {
-            let mut v = Vec::with_capacity(k);
-            for f in 0..k {
-                v.push(scaler_for(&|s| s != Side::Fold(f as u8))?);
-            }
-            (None, v)
-        }
-        _ => (Some(scaler_for(&|s| s == Side::Train)?), Vec::new()),
-    };
-
+    let sides = side_summaries(&beats, n_classes, &names);
+    let (scaler, fold_scalers) = fit_scalers(cfg, signals, &beats)?;
     let overlap = overlap_stats(&beats, records.len(), cfg.window as i64);
     let dropped: Vec<usize> = (0..n_classes)
         .map(|c| records.iter().map(|r| r.dropped[c]).sum())
@@ -521,16 +532,8 @@ fn assemble(
         n_windows: beats.len(),
         splits: sides,
         dropped: ClassCounts::new(&class_names, &dropped),
-        excluded_records: records
-            .iter()
-            .filter(|r| r.side.is_none())
-            .map(|r| r.record.clone())
-            .collect(),
-        lead_fallbacks: records
-            .iter()
-            .filter(|r| !r.lead_found)
-            .map(|r| r.record.clone())
-            .collect(),
+        excluded_records: record_names(&records, |r| r.side.is_none()),
+        lead_fallbacks: record_names(&records, |r| !r.lead_found),
         records,
         scaler,
         fold_scalers,
@@ -542,6 +545,104 @@ fn assemble(
         "dataset assembled"
     );
     Ok((names, beats, summary))
+}
+
+/// Concatenates the beats of the records that have a side (`rec_sides`, in record order) into
+/// one table; returns it with every record's summary (its side set) and the input checksums.
+fn gather_beats(
+    outs: Vec<RecordWindows>,
+    rec_sides: &[Option<Side>],
+) -> (BeatTable, Vec<RecordSummary>, Vec<InputFile>) {
+    let n_beats: usize = outs
+        .iter()
+        .zip(rec_sides)
+        .filter(|(_, s)| s.is_some())
+        .map(|(o, _)| o.centre.len())
+        .sum();
+    let mut beats = BeatTable::with_capacity(n_beats);
+    let mut records = Vec::with_capacity(outs.len());
+    let mut inputs = Vec::new();
+    for (ri, (o, side)) in outs.into_iter().zip(rec_sides).enumerate() {
+        let mut rs = o.summary;
+        rs.side = side.map(|s| s.name());
+        if let Some(side) = side {
+            let n = o.centre.len();
+            beats.record.extend(std::iter::repeat_n(ri as u16, n));
+            beats.centre.extend(o.centre);
+            beats.sample.extend(o.sample);
+            beats.code.extend(o.code);
+            beats.label.extend(o.label);
+            beats.rr.extend(o.rr);
+            beats.side.extend(std::iter::repeat_n(*side, n));
+        }
+        records.push(rs);
+        inputs.extend(o.inputs);
+    }
+    (beats, records, inputs)
+}
+
+/// Per-side window counts (total and per class) and the names of the records with windows on
+/// each side, keyed by side name.
+fn side_summaries(
+    beats: &BeatTable,
+    n_classes: usize,
+    names: &[String],
+) -> std::collections::BTreeMap<String, SideSummary> {
+    let mut by_side: std::collections::BTreeMap<Side, (SideSummary, Vec<bool>)> =
+        Default::default();
+    for i in 0..beats.len() {
+        let (e, seen) = by_side
+            .entry(beats.side[i])
+            .or_insert_with(|| (SideSummary::new(n_classes), vec![false; names.len()]));
+        e.windows += 1;
+        e.per_class[usize::from(beats.label[i])] += 1;
+        seen[usize::from(beats.record[i])] = true;
+    }
+    by_side
+        .into_iter()
+        .map(|(side, (mut e, seen))| {
+            e.records = names
+                .iter()
+                .zip(&seen)
+                .filter(|(_, s)| **s)
+                .map(|(n, _)| n.clone())
+                .collect();
+            (side.name(), e)
+        })
+        .collect()
+}
+
+/// Train-set scalers, fitted on training windows only (every point of every training window,
+/// counted once per window that covers it): the one scaler of a train/test split, or for
+/// record folds one per fold, fitted on the other folds.
+fn fit_scalers(
+    cfg: &PrepareConfig,
+    signals: &[Vec<f32>],
+    beats: &BeatTable,
+) -> Result<(Option<Scaler>, Vec<Scaler>)> {
+    let half = (cfg.window / 2) as i64;
+    let scaler_for = |train: &dyn Fn(Side) -> bool| -> Result<Scaler> {
+        fit_window_scaler(signals, beats, half, train)
+    };
+    Ok(match cfg.split {
+        SplitKind::RecordFolds { k } => {
+            let mut v = Vec::with_capacity(k);
+            for f in 0..k {
+                v.push(scaler_for(&|s| s != Side::Fold(f as u8))?);
+            }
+            (None, v)
+        }
+        _ => (Some(scaler_for(&|s| s == Side::Train)?), Vec::new()),
+    })
+}
+
+/// Names of the records that `keep` selects, in record order.
+fn record_names(records: &[RecordSummary], keep: impl Fn(&RecordSummary) -> bool) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| r.record.clone())
+        .collect()
 }
 
 /// Mean and std over every point of every window selected by `train`, computed from coverage

@@ -13,13 +13,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{Column, DataFrame, DataType, ParquetReader, SerReader};
+use polars::prelude::{Column, DataFrame, DataType, ParquetReader, SerReader, StringChunked};
 use safetensors::tensor::{Dtype, SafeTensors};
 use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
 use crate::error::{DatasetError, Result};
 use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
+
+/// Start and end of one record's signal, in bytes from the start of the signals file.
+type ByteRange = (usize, usize);
 
 /// Signals of a dataset: memory-mapped, or owned where mapping is not possible.
 enum SignalBytes {
@@ -43,7 +46,7 @@ pub struct Dataset {
     summary: Summary,
     records: Vec<String>,
     /// Byte range of each record's signal inside `bytes`.
-    ranges: Vec<(usize, usize)>,
+    ranges: Vec<ByteRange>,
     bytes: SignalBytes,
     /// Per window: record index, centre, sample, symbol, label, side.
     record: Vec<u16>,
@@ -72,124 +75,24 @@ impl Dataset {
         let sig_path = dir.join(SIGNALS_FILE);
         let file = std::fs::File::open(&sig_path).map_err(|e| DatasetError::io(&sig_path, e))?;
         let bytes = map_or_read(&file, &sig_path)?;
-        let (names, ranges) = {
-            let st = SafeTensors::deserialize(bytes.bytes())
-                .map_err(|e| DatasetError::invalid(&sig_path, e.to_string()))?;
-            let base = bytes.bytes().as_ptr() as usize;
-            let mut names = Vec::new();
-            let mut ranges = Vec::new();
-            for r in &summary.records {
-                let t = st.tensor(&r.record).map_err(|_| {
-                    DatasetError::invalid(&sig_path, format!("no signal for record {}", r.record))
-                })?;
-                if t.dtype() != Dtype::F32 || t.shape().len() != 1 {
-                    return Err(DatasetError::invalid(
-                        &sig_path,
-                        format!("signal {} is not a 1-D f32 tensor", r.record),
-                    ));
-                }
-                let start = t.data().as_ptr() as usize - base;
-                names.push(r.record.clone());
-                ranges.push((start, start + t.data().len()));
-            }
-            (names, ranges)
-        };
+        let (names, ranges) = signal_ranges(&bytes, &summary, &sig_path)?;
 
         let beats_path = dir.join(BEATS_FILE);
-        let f = std::fs::File::open(&beats_path).map_err(|e| DatasetError::io(&beats_path, e))?;
-        let df = ParquetReader::new(f)
-            .finish()
-            .map_err(|e| DatasetError::invalid(&beats_path, e.to_string()))?;
-        let bad = |e: polars::error::PolarsError| DatasetError::invalid(&beats_path, e.to_string());
-        let index: HashMap<&str, u16> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i as u16))
-            .collect();
-        let rec_col = column(&df, "record", &beats_path)?.str().map_err(bad)?;
-        let mut record = Vec::with_capacity(df.height());
-        for (row, r) in rec_col.iter().enumerate() {
-            let r = r.unwrap_or("");
-            record.push(*index.get(r).ok_or_else(|| {
-                DatasetError::invalid(
-                    &beats_path,
-                    format!("row {row}: record `{r}` is not in {SUMMARY_FILE}"),
-                )
-            })?);
-        }
-        let ints = |name: &str| -> Result<Vec<i64>> {
-            let c = column(&df, name, &beats_path)?
-                .cast(&DataType::Int64)
-                .map_err(bad)?;
-            let ca = c.i64().map_err(bad)?;
-            ca.iter()
-                .enumerate()
-                .map(|(row, v)| {
-                    v.ok_or_else(|| {
-                        DatasetError::invalid(&beats_path, format!("row {row}: `{name}` is null"))
-                    })
-                })
-                .collect()
-        };
-        let centre = ints("centre")?;
-        let sample = ints("sample")?;
-        let n_classes = summary.classes.len() as i64;
-        let label = ints("class")?
-            .into_iter()
-            .enumerate()
-            .map(|(row, v)| {
-                if (0..n_classes).contains(&v) {
-                    Ok(v as u8)
-                } else {
-                    Err(DatasetError::invalid(
-                        &beats_path,
-                        format!("row {row}: class {v} out of range"),
-                    ))
-                }
-            })
-            .collect::<Result<Vec<u8>>>()?;
-        let symbol: Vec<String> = column(&df, "symbol", &beats_path)?
-            .str()
-            .map_err(bad)?
-            .iter()
-            .map(|s| s.unwrap_or("?").to_owned())
-            .collect();
-        let side = column(&df, "split", &beats_path)?
-            .str()
-            .map_err(bad)?
-            .iter()
-            .enumerate()
-            .map(|(row, s)| {
-                s.and_then(Side::parse).ok_or_else(|| {
-                    DatasetError::invalid(&beats_path, format!("row {row}: bad split value"))
-                })
-            })
-            .collect::<Result<Vec<Side>>>()?;
-        let rr = read_rr(&df, &beats_path)?;
-        let half = (window / 2) as i64;
-        for (row, (&r, &c)) in record.iter().zip(&centre).enumerate() {
-            let (a, b) = ranges[usize::from(r)];
-            let len = ((b - a) / 4) as i64;
-            if c - half < 0 || c + half > len {
-                return Err(DatasetError::invalid(
-                    &beats_path,
-                    format!("row {row}: window at {c} does not fit its record"),
-                ));
-            }
-        }
+        let b = BeatColumns::read(&beats_path, &names, summary.classes.len())?;
+        check_windows_fit(&b.record, &b.centre, &ranges, window, &beats_path)?;
         let ds = Self {
             dir,
             summary,
             records: names,
             ranges,
             bytes,
-            record,
-            centre,
-            sample,
-            symbol,
-            label,
-            side,
-            rr,
+            record: b.record,
+            centre: b.centre,
+            sample: b.sample,
+            symbol: b.symbol,
+            label: b.label,
+            side: b.side,
+            rr: b.rr,
             window,
         };
         // Check that every signal is aligned f32 data (it is, as written by this crate).
@@ -404,6 +307,172 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// The record names of `summary` and the byte range of each one's signal inside `bytes`
+/// (the safetensors file at `path`); an error for a missing signal or one that is not a 1-D
+/// f32 tensor.
+fn signal_ranges(
+    bytes: &SignalBytes,
+    summary: &Summary,
+    path: &Path,
+) -> Result<(Vec<String>, Vec<ByteRange>)> {
+    let st = SafeTensors::deserialize(bytes.bytes())
+        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
+    let base = bytes.bytes().as_ptr() as usize;
+    let mut names = Vec::new();
+    let mut ranges = Vec::new();
+    for r in &summary.records {
+        let t = st.tensor(&r.record).map_err(|_| {
+            DatasetError::invalid(path, format!("no signal for record {}", r.record))
+        })?;
+        if t.dtype() != Dtype::F32 || t.shape().len() != 1 {
+            return Err(DatasetError::invalid(
+                path,
+                format!("signal {} is not a 1-D f32 tensor", r.record),
+            ));
+        }
+        let start = t.data().as_ptr() as usize - base;
+        names.push(r.record.clone());
+        ranges.push((start, start + t.data().len()));
+    }
+    Ok((names, ranges))
+}
+
+/// The columns of `beats.parquet` that [`Dataset`] keeps, checked row by row.
+struct BeatColumns {
+    record: Vec<u16>,
+    centre: Vec<i64>,
+    sample: Vec<i64>,
+    symbol: Vec<String>,
+    label: Vec<u8>,
+    side: Vec<Side>,
+    rr: Option<Vec<RrIntervals>>,
+}
+
+impl BeatColumns {
+    /// Reads the beat index at `path`: records must be among `names`, classes below
+    /// `n_classes`, splits valid, and centres, samples and classes not null.
+    fn read(path: &Path, names: &[String], n_classes: usize) -> Result<Self> {
+        let f = std::fs::File::open(path).map_err(|e| DatasetError::io(path, e))?;
+        let df = ParquetReader::new(f)
+            .finish()
+            .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
+        let record = record_column(&df, names, path)?;
+        let centre = int_column(&df, "centre", path)?;
+        let sample = int_column(&df, "sample", path)?;
+        let label = label_column(&df, n_classes as i64, path)?;
+        let symbol: Vec<String> = str_column(&df, "symbol", path)?
+            .iter()
+            .map(|s| s.unwrap_or("?").to_owned())
+            .collect();
+        let side = str_column(&df, "split", path)?
+            .iter()
+            .enumerate()
+            .map(|(row, s)| {
+                s.and_then(Side::parse).ok_or_else(|| {
+                    DatasetError::invalid(path, format!("row {row}: bad split value"))
+                })
+            })
+            .collect::<Result<Vec<Side>>>()?;
+        let rr = read_rr(&df, path)?;
+        Ok(Self {
+            record,
+            centre,
+            sample,
+            symbol,
+            label,
+            side,
+            rr,
+        })
+    }
+}
+
+/// An error naming `path` for a polars failure.
+fn polars_error(path: &Path) -> impl Fn(polars::error::PolarsError) -> DatasetError + '_ {
+    move |e| DatasetError::invalid(path, e.to_string())
+}
+
+/// String column `name` of `df` (the file at `path`).
+fn str_column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a StringChunked> {
+    column(df, name, path)?.str().map_err(polars_error(path))
+}
+
+/// The `record` column as indices into `names`.
+fn record_column(df: &DataFrame, names: &[String], path: &Path) -> Result<Vec<u16>> {
+    let index: HashMap<&str, u16> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u16))
+        .collect();
+    let rec_col = str_column(df, "record", path)?;
+    let mut record = Vec::with_capacity(df.height());
+    for (row, r) in rec_col.iter().enumerate() {
+        let r = r.unwrap_or("");
+        record.push(*index.get(r).ok_or_else(|| {
+            DatasetError::invalid(
+                path,
+                format!("row {row}: record `{r}` is not in {SUMMARY_FILE}"),
+            )
+        })?);
+    }
+    Ok(record)
+}
+
+/// Integer column `name` as i64, with no nulls.
+fn int_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<i64>> {
+    let bad = polars_error(path);
+    let c = column(df, name, path)?
+        .cast(&DataType::Int64)
+        .map_err(&bad)?;
+    let ca = c.i64().map_err(&bad)?;
+    ca.iter()
+        .enumerate()
+        .map(|(row, v)| {
+            v.ok_or_else(|| DatasetError::invalid(path, format!("row {row}: `{name}` is null")))
+        })
+        .collect()
+}
+
+/// The `class` column as labels, each in `0..n_classes`.
+fn label_column(df: &DataFrame, n_classes: i64, path: &Path) -> Result<Vec<u8>> {
+    int_column(df, "class", path)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, v)| {
+            if (0..n_classes).contains(&v) {
+                Ok(v as u8)
+            } else {
+                Err(DatasetError::invalid(
+                    path,
+                    format!("row {row}: class {v} out of range"),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// An error for the first window (`record`, `centre` per row) of `window` points that reaches
+/// past its record's signal (byte `ranges` of f32 data).
+fn check_windows_fit(
+    record: &[u16],
+    centre: &[i64],
+    ranges: &[ByteRange],
+    window: usize,
+    path: &Path,
+) -> Result<()> {
+    let half = (window / 2) as i64;
+    for (row, (&r, &c)) in record.iter().zip(centre).enumerate() {
+        let (a, b) = ranges[usize::from(r)];
+        let len = ((b - a) / 4) as i64;
+        if c - half < 0 || c + half > len {
+            return Err(DatasetError::invalid(
+                path,
+                format!("row {row}: window at {c} does not fit its record"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The four RR columns, all or none; a value must be finite and not negative.

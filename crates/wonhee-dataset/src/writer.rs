@@ -11,6 +11,7 @@ use wonhee_signal::Scaler;
 use crate::error::{DatasetError, Result};
 use crate::prepared::{BeatTable, Prepared};
 use crate::reader::scale_into;
+use crate::rhythm::RrIntervals;
 
 fn f32_bytes(v: &[f32]) -> &[u8] {
     bytemuck::cast_slice(v)
@@ -81,72 +82,8 @@ pub(crate) fn write_beats(
     class_names: &[String],
     path: &Path,
 ) -> Result<()> {
-    let mut df = DataFrame::new(
-        b.len(),
-        vec![
-            Column::new(
-                "record".into(),
-                b.record
-                    .iter()
-                    .map(|&r| records[usize::from(r)].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("centre".into(), b.centre.clone()),
-            Column::new("sample".into(), b.sample.clone()),
-            Column::new(
-                "symbol".into(),
-                b.code
-                    .iter()
-                    .map(|&c| wonhee_wfdb::code_symbol(c).unwrap_or("?"))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "class".into(),
-                b.label.iter().map(|&l| u32::from(l)).collect::<Vec<u32>>(),
-            ),
-            Column::new(
-                "class_name".into(),
-                b.label
-                    .iter()
-                    .map(|&l| class_names[usize::from(l)].as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "split".into(),
-                b.side.iter().map(Side::name).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "fold".into(),
-                b.side
-                    .iter()
-                    .map(|s| {
-                        if let Side::Fold(k) = s {
-                            i32::from(*k)
-                        } else {
-                            -1
-                        }
-                    })
-                    .collect::<Vec<i32>>(),
-            ),
-            Column::new(
-                "rr_pre".into(),
-                b.rr.iter().map(|r| r.pre).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_post".into(),
-                b.rr.iter().map(|r| r.post).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_local".into(),
-                b.rr.iter().map(|r| r.local).collect::<Vec<f32>>(),
-            ),
-            Column::new(
-                "rr_average".into(),
-                b.rr.iter().map(|r| r.average).collect::<Vec<f32>>(),
-            ),
-        ],
-    )
-    .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
+    let mut df = DataFrame::new(b.len(), beat_columns(records, b, class_names))
+        .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
     let f = std::fs::File::create(path).map_err(|e| DatasetError::io(path, e))?;
     // Snappy: a few ms faster than polars' default zstd here, for a slightly larger file
     // that every parquet reader opens.
@@ -155,6 +92,71 @@ pub(crate) fn write_beats(
         .finish(&mut df)
         .map_err(|e| DatasetError::invalid(path, e.to_string()))?;
     Ok(())
+}
+
+/// The columns of the beat index, in file order (layout: [`crate::reader`]).
+fn beat_columns(records: &[String], b: &BeatTable, class_names: &[String]) -> Vec<Column> {
+    let mut columns = vec![
+        Column::new(
+            "record".into(),
+            b.record
+                .iter()
+                .map(|&r| records[usize::from(r)].as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("centre".into(), b.centre.clone()),
+        Column::new("sample".into(), b.sample.clone()),
+        Column::new(
+            "symbol".into(),
+            b.code
+                .iter()
+                .map(|&c| wonhee_wfdb::code_symbol(c).unwrap_or("?"))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "class".into(),
+            b.label.iter().map(|&l| u32::from(l)).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "class_name".into(),
+            b.label
+                .iter()
+                .map(|&l| class_names[usize::from(l)].as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "split".into(),
+            b.side.iter().map(Side::name).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "fold".into(),
+            b.side.iter().map(fold_number).collect::<Vec<i32>>(),
+        ),
+    ];
+    columns.extend(rr_columns(&b.rr));
+    columns
+}
+
+/// The fold of a record-folds side; -1 for train and test.
+fn fold_number(s: &Side) -> i32 {
+    if let Side::Fold(k) = s {
+        i32::from(*k)
+    } else {
+        -1
+    }
+}
+
+/// The four RR interval columns (seconds): `rr_pre`, `rr_post`, `rr_local`, `rr_average`.
+fn rr_columns(rr: &[RrIntervals]) -> [Column; 4] {
+    let col = |name: &str, f: fn(&RrIntervals) -> f32| {
+        Column::new(name.into(), rr.iter().map(f).collect::<Vec<f32>>())
+    };
+    [
+        col("rr_pre", |r| r.pre),
+        col("rr_post", |r| r.post),
+        col("rr_local", |r| r.local),
+        col("rr_average", |r| r.average),
+    ]
 }
 
 /// Writes the window tensor (only when `materialize`), then `summary.json`: the last files of

@@ -184,6 +184,47 @@ pub fn classification_report(
 ) -> Result<ClassificationReport> {
     boot.validate()?;
     let c = class_names.len();
+    check_inputs(y_true, y_pred, c, groups)?;
+    let aami = aami_indices(class_names);
+    let (rows, weights, unit, n_units) = resampling_units(y_true, y_pred, c, groups);
+    let units = Units {
+        rows: &rows,
+        dim: c * c,
+        weights: weights.as_deref(),
+    };
+    let total = units.total();
+    let point = scalars(&total, c, aami);
+    let ci = intervals(boot, &units, point.len(), |m| scalars(m, c, aami));
+    let est = |i: usize| Estimate::new(point[i], ci[i]);
+
+    let confusion: Vec<Vec<u64>> = (0..c)
+        .map(|t| (0..c).map(|p| total[t * c + p] as u64).collect())
+        .collect();
+    let n = y_true.len() as u64;
+    let per_class = per_class_metrics(&confusion, class_names, n, &est);
+    let aami = aami.map(|idx| aami_gross(idx, &confusion, class_names, n, &est));
+    Ok(ClassificationReport {
+        n,
+        class_names: class_names.to_vec(),
+        bootstrap: BootstrapInfo {
+            unit,
+            resamples: boot.resamples,
+            seed: boot.seed,
+            level: boot.level,
+            n_units,
+        },
+        accuracy: est(0),
+        balanced_accuracy: est(1),
+        macro_f1: est(2),
+        per_class,
+        confusion,
+        aami,
+    })
+}
+
+/// Checks the inputs of [`classification_report`]: at least one class (`c`), `y_pred` and
+/// `groups` as long as `y_true`, and every label below `c`.
+fn check_inputs(y_true: &[u8], y_pred: &[u8], c: usize, groups: Option<&[u32]>) -> Result<()> {
     if c == 0 {
         return Err(EvalError::InvalidParameter("no class names given".into()));
     }
@@ -213,11 +254,20 @@ pub fn classification_report(
             });
         }
     }
-    let aami = aami_indices(class_names);
-    let cells = c * c;
+    Ok(())
+}
 
-    // Units: confusion cells (window bootstrap; weight = count) or per-group matrices.
-    let (rows, weights, unit, n_units) = match groups {
+/// The bootstrap units, as rows of `c * c` confusion cells: without `groups`, one row per
+/// confusion cell (window bootstrap; weight = the cell's count); with them, one confusion
+/// matrix per group. Returns the rows, the weights, the unit kind and the number of units.
+fn resampling_units(
+    y_true: &[u8],
+    y_pred: &[u8],
+    c: usize,
+    groups: Option<&[u32]>,
+) -> (Vec<f64>, Option<Vec<u64>>, Unit, u64) {
+    let cells = c * c;
+    match groups {
         None => {
             let mut counts = vec![0u64; cells];
             for (&t, &p) in y_true.iter().zip(y_pred) {
@@ -237,22 +287,18 @@ pub fn classification_report(
             }
             (rows, None, Unit::Group, n_groups as u64)
         }
-    };
-    let units = Units {
-        rows: &rows,
-        dim: cells,
-        weights: weights.as_deref(),
-    };
-    let total = units.total();
-    let point = scalars(&total, c, aami);
-    let ci = intervals(boot, &units, point.len(), |m| scalars(m, c, aami));
-    let est = |i: usize| Estimate::new(point[i], ci[i]);
+    }
+}
 
-    let confusion: Vec<Vec<u64>> = (0..c)
-        .map(|t| (0..c).map(|p| total[t * c + p] as u64).collect())
-        .collect();
-    let n = y_true.len() as u64;
-    let per_class = (0..c)
+/// One-vs-rest counts of every class from `confusion` (of `n` windows), with the estimates
+/// `est` gives for the scalars of [`scalars`].
+fn per_class_metrics(
+    confusion: &[Vec<u64>],
+    class_names: &[String],
+    n: u64,
+    est: &impl Fn(usize) -> Estimate,
+) -> Vec<ClassMetrics> {
+    (0..class_names.len())
         .map(|k| {
             let tp = confusion[k][k];
             let support: u64 = confusion[k].iter().sum();
@@ -273,68 +319,61 @@ pub fn classification_report(
                 f1: est(b + 4),
             }
         })
+        .collect()
+}
+
+/// The AAMI gross statistics of the classes at `idx` (N, S, V, F) from `confusion` (of `n`
+/// windows), with the estimates `est` gives for the scalars of [`scalars`].
+fn aami_gross(
+    idx: [usize; 4],
+    confusion: &[Vec<u64>],
+    class_names: &[String],
+    n: u64,
+    est: &impl Fn(usize) -> Estimate,
+) -> AamiGross {
+    let c = class_names.len();
+    let base = 3 + 5 * c;
+    let n_beats: u64 = idx.iter().map(|&t| confusion[t].iter().sum::<u64>()).sum();
+    let predicted_excluded: u64 = idx
+        .iter()
+        .map(|&t| {
+            (0..c)
+                .filter(|p| !idx.contains(p))
+                .map(|p| confusion[t][p])
+                .sum::<u64>()
+        })
+        .sum();
+    let classes = idx
+        .iter()
+        .enumerate()
+        .map(|(j, &k)| {
+            let tp = confusion[k][k];
+            let beats: u64 = confusion[k].iter().sum();
+            let fp: u64 = idx
+                .iter()
+                .filter(|&&t| t != k)
+                .map(|&t| confusion[t][k])
+                .sum();
+            AamiClass {
+                name: class_names[k].clone(),
+                beats,
+                tp,
+                fn_: beats - tp,
+                fp,
+                tn: n_beats - beats - fp,
+                sensitivity: est(base + 3 * j),
+                positive_predictivity: est(base + 3 * j + 1),
+                fpr: est(base + 3 * j + 2),
+            }
+        })
         .collect();
-    let aami = aami.map(|idx| {
-        let base = 3 + 5 * c;
-        let n_beats: u64 = idx.iter().map(|&t| confusion[t].iter().sum::<u64>()).sum();
-        let predicted_excluded: u64 = idx
-            .iter()
-            .map(|&t| {
-                (0..c)
-                    .filter(|p| !idx.contains(p))
-                    .map(|p| confusion[t][p])
-                    .sum::<u64>()
-            })
-            .sum();
-        let classes = idx
-            .iter()
-            .enumerate()
-            .map(|(j, &k)| {
-                let tp = confusion[k][k];
-                let beats: u64 = confusion[k].iter().sum();
-                let fp: u64 = idx
-                    .iter()
-                    .filter(|&&t| t != k)
-                    .map(|&t| confusion[t][k])
-                    .sum();
-                AamiClass {
-                    name: class_names[k].clone(),
-                    beats,
-                    tp,
-                    fn_: beats - tp,
-                    fp,
-                    tn: n_beats - beats - fp,
-                    sensitivity: est(base + 3 * j),
-                    positive_predictivity: est(base + 3 * j + 1),
-                    fpr: est(base + 3 * j + 2),
-                }
-            })
-            .collect();
-        AamiGross {
-            n_beats,
-            excluded: n - n_beats,
-            predicted_excluded,
-            accuracy: est(base + 12),
-            classes,
-        }
-    });
-    Ok(ClassificationReport {
-        n,
-        class_names: class_names.to_vec(),
-        bootstrap: BootstrapInfo {
-            unit,
-            resamples: boot.resamples,
-            seed: boot.seed,
-            level: boot.level,
-            n_units,
-        },
-        accuracy: est(0),
-        balanced_accuracy: est(1),
-        macro_f1: est(2),
-        per_class,
-        confusion,
-        aami,
-    })
+    AamiGross {
+        n_beats,
+        excluded: n - n_beats,
+        predicted_excluded,
+        accuracy: est(base + 12),
+        classes,
+    }
 }
 
 /// `98.76%`, or `–` when undefined.

@@ -95,15 +95,7 @@ impl Metrics {
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
         if !self.meta.is_empty() {
-            s.push_str("| Key | Value |\n|---|---|\n");
-            for (k, v) in &self.meta {
-                let v = match v {
-                    serde_json::Value::String(x) => x.clone(),
-                    other => other.to_string(),
-                };
-                let _ = writeln!(s, "| {k} | {v} |");
-            }
-            s.push('\n');
+            self.meta_markdown(&mut s);
         }
         if let Some(c) = &self.classification {
             s.push_str("## Classification\n\n");
@@ -111,70 +103,94 @@ impl Metrics {
             s.push('\n');
         }
         if !self.imputation.is_empty() {
-            s.push_str("## Imputation\n\n");
-            s.push_str(ERRORS_NOTE);
-            s.push_str(ERROR_HEADER);
-            for r in &self.imputation {
-                for (name, e) in [
-                    ("model", &r.model),
-                    ("zero", &r.zero),
-                    ("mean", &r.mean),
-                    ("linear", &r.linear),
-                ] {
-                    error_row(&mut s, r.k, name, e);
-                }
-            }
-            s.push_str(
-                "\n| K | Windows | Best baseline | MSE improvement | MAE improvement |\n\
-                 |---:|---:|---|---:|---:|\n",
-            );
-            for r in &self.imputation {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} | {} |",
-                    r.k,
-                    r.n_windows,
-                    r.best_baseline.as_deref().unwrap_or("–"),
-                    pct_ci(&r.improvement_mse),
-                    pct_ci(&r.improvement_mae)
-                );
-            }
-            s.push('\n');
+            self.imputation_markdown(&mut s);
         }
         if !self.forecasting.is_empty() {
-            s.push_str("## Forecasting\n\n");
-            s.push_str(ERRORS_NOTE);
-            s.push_str(ERROR_HEADER);
-            for r in &self.forecasting {
-                for (name, e) in [
-                    ("model", &r.model),
-                    ("last value", &r.last_value),
-                    ("previous beat", &r.previous_beat),
-                ] {
-                    error_row(&mut s, r.k, name, e);
-                }
-            }
-            s.push_str(
-                "\n| K | Windows | MASE (vs last value) | MASE (in-sample) | Best baseline | MSE improvement | MAE improvement | Previous-beat fallbacks |\n\
-                 |---:|---:|---:|---:|---|---:|---:|---:|\n",
-            );
-            for r in &self.forecasting {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                    r.k,
-                    r.n_windows,
-                    num_ci(&r.mase),
-                    num_ci(&r.mase_insample),
-                    r.best_baseline.as_deref().unwrap_or("–"),
-                    pct_ci(&r.improvement_mse),
-                    pct_ci(&r.improvement_mae),
-                    r.previous_beat_fallbacks
-                );
-            }
-            s.push('\n');
+            self.forecasting_markdown(&mut s);
         }
         s
+    }
+
+    /// Appends the `meta` table (strings unquoted, other values as JSON) to `s`.
+    fn meta_markdown(&self, s: &mut String) {
+        s.push_str("| Key | Value |\n|---|---|\n");
+        for (k, v) in &self.meta {
+            let v = match v {
+                serde_json::Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            let _ = writeln!(s, "| {k} | {v} |");
+        }
+        s.push('\n');
+    }
+
+    /// Appends the imputation section (errors per K and method, then improvements) to `s`.
+    fn imputation_markdown(&self, s: &mut String) {
+        s.push_str("## Imputation\n\n");
+        s.push_str(ERRORS_NOTE);
+        s.push_str(ERROR_HEADER);
+        for r in &self.imputation {
+            for (name, e) in [
+                ("model", &r.model),
+                ("zero", &r.zero),
+                ("mean", &r.mean),
+                ("linear", &r.linear),
+            ] {
+                error_row(s, r.k, name, e);
+            }
+        }
+        s.push_str(
+            "\n| K | Windows | Best baseline | MSE improvement | MAE improvement |\n\
+             |---:|---:|---|---:|---:|\n",
+        );
+        for r in &self.imputation {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                r.k,
+                r.n_windows,
+                r.best_baseline.as_deref().unwrap_or("–"),
+                pct_ci(&r.improvement_mse),
+                pct_ci(&r.improvement_mae)
+            );
+        }
+        s.push('\n');
+    }
+
+    /// Appends the forecasting section (errors per K and method, then MASE, improvements and
+    /// fallbacks) to `s`.
+    fn forecasting_markdown(&self, s: &mut String) {
+        s.push_str("## Forecasting\n\n");
+        s.push_str(ERRORS_NOTE);
+        s.push_str(ERROR_HEADER);
+        for r in &self.forecasting {
+            for (name, e) in [
+                ("model", &r.model),
+                ("last value", &r.last_value),
+                ("previous beat", &r.previous_beat),
+            ] {
+                error_row(s, r.k, name, e);
+            }
+        }
+        s.push_str(
+            "\n| K | Windows | MASE (vs last value) | MASE (in-sample) | Best baseline | MSE improvement | MAE improvement | Previous-beat fallbacks |\n\
+             |---:|---:|---:|---:|---|---:|---:|---:|\n",
+        );
+        for r in &self.forecasting {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.k,
+                r.n_windows,
+                num_ci(&r.mase),
+                num_ci(&r.mase_insample),
+                r.best_baseline.as_deref().unwrap_or("–"),
+                pct_ci(&r.improvement_mse),
+                pct_ci(&r.improvement_mae),
+                r.previous_beat_fallbacks
+            );
+        }
+        s.push('\n');
     }
 }
 

@@ -146,6 +146,40 @@ pub fn fill_window(
         .collect())
 }
 
+/// The `horizon` points that follow `history` (at least `window_len - horizon` points; the
+/// last ones are used), from the forecasting head: [`fill_window`] on a window whose trailing
+/// `horizon` points are missing. Errors are messages for the caller to prefix with the input.
+pub fn forecast_after(
+    model: &WonHee,
+    history: &[f32],
+    horizon: usize,
+    window_len: usize,
+    scaler: &Scaler,
+    units: Units,
+) -> std::result::Result<Vec<f32>, String> {
+    let (l, k) = (window_len, horizon);
+    if k == 0 || k >= l {
+        return Err(format!(
+            "horizon {k}: must be between 1 and {} (window {l})",
+            l.saturating_sub(1)
+        ));
+    }
+    if history.len() < l - k {
+        return Err(format!(
+            "{} points of history; the model needs at least {} (window {l} − horizon {k})",
+            history.len(),
+            l - k
+        ));
+    }
+    let mut window: Vec<Option<f32>> = history[history.len() - (l - k)..]
+        .iter()
+        .map(|&v| Some(v))
+        .collect();
+    window.resize(l, None);
+    let out = fill_window(model, &window, l, scaler, units, true)?;
+    Ok(out[l - k..].to_vec())
+}
+
 /// The model's answer for one annotated beat of a record ([`predict_record`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BeatPrediction {

@@ -60,7 +60,10 @@ pub use batch::{Batch, rhythm_batch};
 pub use embed::embed_windows;
 pub use error::{Result, TrainError};
 pub use evaluate::{EvalOptions, check_dataset, eval_side, evaluate};
-pub use infer::{BeatPrediction, Units, fill_window, forecast_batch, impute_batch, predict_record};
+pub use infer::{
+    BeatPrediction, Units, fill_window, forecast_after, forecast_batch, impute_batch,
+    predict_record,
+};
 pub use learner::{Learner, StepOutcome, TASKS, masked_mse};
 pub use run::Run;
 pub use trainer::{StepReport, TrainOptions, TrainSummary, Trainer, device_name, train};

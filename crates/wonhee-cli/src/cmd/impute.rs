@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use wonhee_train::{Run, Units, fill_window};
+use wonhee_train::{Run, Units, fill_window, forecast_after};
 
 /// Units of the input values.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -194,37 +194,40 @@ pub fn run_impute(args: ImputeArgs) -> Result<()> {
 /// Runs `wonhee forecast`.
 pub fn run_forecast(args: ForecastArgs) -> Result<()> {
     let (run, values) = load(&args.run, &args.device, &args.input)?;
-    let l = run.config.model.seq_len;
     let k = args.horizon;
+    let l = run.config.model.seq_len;
     if k == 0 || k >= l {
         bail!(
             "--horizon {k}: must be between 1 and {} (window {l})",
             l - 1
         );
     }
-    if let Some(i) = values.iter().position(Option::is_none) {
-        bail!(
-            "{}:{}: empty cell in the history; forecasting needs every input point",
-            args.input.display(),
-            i + 2
-        );
-    }
-    if values.len() < l - k {
-        bail!(
-            "{}: {} points of history; the model needs at least {} (window {l} − horizon {k})",
-            args.input.display(),
-            values.len(),
-            l - k
-        );
-    }
-    let mut window: Vec<Option<f32>> = values[values.len() - (l - k)..].to_vec();
-    window.resize(l, None);
-    let out = fill(&run, &window, args.units, true, &args.input)?;
+    let history: Vec<f32> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.with_context(|| {
+                format!(
+                    "{}:{}: empty cell in the history; forecasting needs every input point",
+                    args.input.display(),
+                    i + 2
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    let out = forecast_after(
+        &run.model,
+        &history,
+        k,
+        l,
+        &run.info.dataset.scaler,
+        args.units.into(),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
     write_csv(
         &args.out,
         "step,value",
-        out[l - k..]
-            .iter()
+        out.iter()
             .enumerate()
             .map(|(i, v)| format!("{},{v}", i + 1)),
     )?;

@@ -92,7 +92,7 @@ struct Table {
     sample: Option<Vec<i64>>,
 }
 
-/// Runs the command.
+/// Runs the command: read or sample the points, embed them, write the table(s).
 pub fn run(args: Args) -> Result<()> {
     for o in &args.out {
         TableFormat::from_path(o)?;
@@ -106,39 +106,12 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         ..Tsne::default()
     };
-    let pool = match args.threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(t) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .context("cannot start the worker threads")?,
-        ),
-        None => None,
-    };
-
+    let pool = thread_pool(args.threads)?;
     let t0 = Instant::now();
-    let (table, source) = match (&args.input, &args.data) {
-        (Some(input), _) => (read_table(input)?, input.clone()),
-        (None, Some(dir)) => {
-            let per_class = args
-                .per_class
-                .context("--data needs --per-class (the most windows per class)")?;
-            let side = args.side.unwrap_or(if args.run.is_some() {
-                SideArg::Test
-            } else {
-                SideArg::All
-            });
-            let embed = args.run.as_deref().map(|r| (r, args.device.as_str()));
-            let t = sample_windows(dir, per_class, args.stride, side, args.seed, embed)?;
-            (t, dir.clone())
-        }
-        (None, None) => bail!("give --input FILE or --data DIR"),
-    };
-    let dim = table.names.len();
+    let (table, source) = read_points(&args)?;
     tracing::info!(
         points = table.n,
-        features = dim,
+        features = table.names.len(),
         seconds = t0.elapsed().as_secs_f64(),
         "t-SNE input read from {}",
         source.display()
@@ -158,41 +131,79 @@ pub fn run(args: Args) -> Result<()> {
             tsne.neighbours() + 1
         );
     }
+    let y = fit(&tsne, &table, pool.as_ref())
+        .with_context(|| format!("{}: t-SNE", source.display()))?;
+    let mut cols = vec![
+        Column::new("x".into(), y.iter().map(|p| p[0]).collect::<Vec<f64>>()),
+        Column::new("y".into(), y.iter().map(|p| p[1]).collect::<Vec<f64>>()),
+    ];
+    cols.extend(pass_through(&table));
+    let mut df = DataFrame::new(table.n, cols)?;
+    for o in &args.out {
+        output::write_table(o, &mut df)?;
+        tracing::info!("embedding written to {}", o.display());
+    }
+    Ok(())
+}
 
+/// A pool of `threads` workers, or `None` for rayon's default (one per core).
+fn thread_pool(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>> {
+    match threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(t) => Ok(Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .context("cannot start the worker threads")?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The points of `--input`, or the windows sampled from `--data`, and where they came from.
+fn read_points(args: &Args) -> Result<(Table, PathBuf)> {
+    match (&args.input, &args.data) {
+        (Some(input), _) => Ok((read_table(input)?, input.clone())),
+        (None, Some(dir)) => {
+            let per_class = args
+                .per_class
+                .context("--data needs --per-class (the most windows per class)")?;
+            let side = args.side.unwrap_or(if args.run.is_some() {
+                SideArg::Test
+            } else {
+                SideArg::All
+            });
+            let embed = args.run.as_deref().map(|r| (r, args.device.as_str()));
+            let t = sample_windows(dir, per_class, args.stride, side, args.seed, embed)?;
+            Ok((t, dir.clone()))
+        }
+        (None, None) => bail!("give --input FILE or --data DIR"),
+    }
+}
+
+/// The 2-D embedding of `table`'s points, with a progress bar, on `pool` when given.
+fn fit(tsne: &Tsne, table: &Table, pool: Option<&rayon::ThreadPool>) -> Result<Vec<[f64; 2]>> {
     let t1 = Instant::now();
     let bar = crate::cmd::progress(tsne.iterations as u64, "t-SNE");
     let fit = || {
-        tsne.fit_with_progress(&table.values, table.n, dim, |p: &Progress| {
+        tsne.fit_with_progress(&table.values, table.n, table.names.len(), |p: &Progress| {
             bar.set_position(p.iteration as u64);
             if let Some(kl) = p.kl_divergence {
                 tracing::debug!(iteration = p.iteration, kl, "t-SNE");
             }
         })
     };
-    let y = match &pool {
+    let y = match pool {
         Some(pool) => pool.install(fit),
         None => fit(),
-    }
-    .with_context(|| format!("{}: t-SNE", source.display()))?;
+    }?;
     bar.finish_and_clear();
     tracing::info!(
         points = table.n,
         seconds = t1.elapsed().as_secs_f64(),
         "t-SNE done"
     );
-
-    let n = table.n;
-    let mut cols = vec![
-        Column::new("x".into(), y.iter().map(|p| p[0]).collect::<Vec<f64>>()),
-        Column::new("y".into(), y.iter().map(|p| p[1]).collect::<Vec<f64>>()),
-    ];
-    cols.extend(pass_through(&table));
-    let mut df = DataFrame::new(n, cols)?;
-    for o in &args.out {
-        output::write_table(o, &mut df)?;
-        tracing::info!("embedding written to {}", o.display());
-    }
-    Ok(())
+    Ok(y)
 }
 
 /// The label and extra columns, as output columns.
