@@ -81,8 +81,9 @@ impl Examples {
         Ok(ex)
     }
 
-    /// Writes pretty JSON atomically.
+    /// Writes compact JSON (the series are long) atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
-        Ok(wonhee_fs::write_json(path, self)?)
+        let bytes = serde_json::to_vec(self).map_err(|e| SchemaError::file(path, e.to_string()))?;
+        Ok(wonhee_fs::write_atomic(path, &bytes)?)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use wonhee_eval::{Bootstrap, EvalProtocol};
 use wonhee_train::{EXAMPLES_FILE, EvalOptions, METRICS_FILE, Run, evaluate};
 
@@ -67,17 +67,8 @@ pub fn run(args: Args) -> Result<()> {
     let path = args.run.join(METRICS_FILE);
     metrics.write_json(&path)?;
     let md = metrics.to_markdown();
-    crate::output::atomic(&args.run.join(METRICS_MD), |f| {
-        use std::io::Write as _;
-        f.write_all(md.as_bytes())?;
-        Ok(())
-    })?;
-    let ex = serde_json::to_vec(&examples).context("serializing examples")?;
-    crate::output::atomic(&args.run.join(EXAMPLES_FILE), |f| {
-        use std::io::Write as _;
-        f.write_all(&ex)?;
-        Ok(())
-    })?;
+    wonhee_fs::write_atomic(&args.run.join(METRICS_MD), md.as_bytes())?;
+    examples.write(&args.run.join(EXAMPLES_FILE))?;
     if args.print {
         println!("{md}");
     }
