@@ -39,10 +39,11 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
 }
 
 /// The project crates in data-flow order: a crate may depend only on crates before it.
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
     "wonhee-fs",
     "wonhee-wfdb",
     "wonhee-signal",
+    "wonhee-detect",
     "wonhee-tsne",
     "wonhee-download",
     "wonhee-schema",
@@ -92,6 +93,17 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         ],
     ),
     ("wonhee-signal", &["wonhee-*", "candle-*", "polars"]),
+    // Beat detection works on slices: filters, no files, no model.
+    (
+        "wonhee-detect",
+        &[
+            "wonhee-wfdb",
+            "wonhee-dataset",
+            "wonhee-model",
+            "candle-*",
+            "polars",
+        ],
+    ),
     ("wonhee-tsne", &["wonhee-*", "candle-*", "polars"]),
     (
         "wonhee-download",

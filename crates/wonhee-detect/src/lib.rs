@@ -1,0 +1,160 @@
+//! QRS detection on one ECG lead at any sampling rate from 100 Hz to 1 kHz: slices in, beat
+//! positions (sample indices) out.
+//!
+//! Work in progress (issue 17): one method so far, [`Method::PanTompkins`] (Pan & Tompkins,
+//! IEEE TBME 32(3), 1985) with its filters designed for the rate (zero-phase 5-15 Hz
+//! band-pass, five-point derivative, squaring, 150 ms moving-window integration), its adaptive
+//! signal and noise levels, search-back for missed beats and T-wave rejection. Not yet: a
+//! second method, streaming, dropout handling beyond NaN, the CLI, the EC57 comparator.
+//!
+//! ```
+//! let fs = 250.0;
+//! // A crude ECG: a narrow spike every 0.8 s.
+//! let x: Vec<f32> = (0..(10.0 * fs) as usize)
+//!     .map(|i| if i % 200 == 100 { 1.0 } else { 0.0 })
+//!     .collect();
+//! let beats = wonhee_detect::detect(&x, fs, &wonhee_detect::Options::default()).unwrap();
+//! assert!(beats.len() >= 11);
+//! ```
+
+mod pan_tompkins;
+
+pub use pan_tompkins::pan_tompkins;
+
+/// Lowest sampling rate accepted (Hz).
+pub const MIN_RATE: f64 = 100.0;
+/// Highest sampling rate accepted (Hz).
+pub const MAX_RATE: f64 = 1000.0;
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// The sampling rate is missing, not finite or outside 100..=1000 Hz.
+    #[error("sampling rate {0} Hz: QRS detection needs 100 to 1000 Hz")]
+    Rate(f64),
+    /// The signal is too short to detect anything.
+    #[error("{seconds:.2} s of signal: QRS detection needs at least 2 s")]
+    TooShort {
+        /// Its length in seconds.
+        seconds: f64,
+    },
+}
+
+/// Detection method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Method {
+    /// Pan & Tompkins 1985.
+    #[default]
+    PanTompkins,
+}
+
+/// Detection options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The method.
+    pub method: Method,
+}
+
+/// The sample index of every QRS complex detected in `x` (one lead at `fs` Hz), ascending,
+/// placed on the complex's main deflection. NaN samples are bridged by linear interpolation
+/// (a flat line: no beat is found there); an all-NaN signal has no beats.
+pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectError> {
+    if !(fs.is_finite() && (MIN_RATE..=MAX_RATE).contains(&fs)) {
+        return Err(DetectError::Rate(fs));
+    }
+    let seconds = x.len() as f64 / fs;
+    if seconds < 2.0 {
+        return Err(DetectError::TooShort { seconds });
+    }
+    let mut x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    if wonhee_signal::fill_nan_linear(&mut x).is_err() {
+        return Ok(Vec::new());
+    }
+    Ok(match opts.method {
+        Method::PanTompkins => pan_tompkins(&x, fs),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A synthetic lead at `fs`: a QRS-like biphasic pulse every `rr` seconds over a slow
+    /// baseline wander, and the pulses' peak samples.
+    fn synthetic(fs: f64, seconds: f64, rr: f64) -> (Vec<f32>, Vec<usize>) {
+        let n = (fs * seconds) as usize;
+        let mut x: Vec<f32> = (0..n)
+            .map(|i| (0.3 * (std::f64::consts::TAU * 0.3 * i as f64 / fs).sin()) as f32)
+            .collect();
+        let mut peaks = Vec::new();
+        let mut t = 0.5;
+        while t < seconds - 0.5 {
+            let c = (t * fs) as usize;
+            for (i, v) in x.iter_mut().enumerate() {
+                let d = (i as f64 - c as f64) / fs;
+                // R wave (10 ms wide) and a smaller, later S wave.
+                *v += ((-(d / 0.010).powi(2)).exp() - 0.3 * (-((d - 0.025) / 0.010).powi(2)).exp())
+                    as f32;
+            }
+            peaks.push(c);
+            t += rr;
+        }
+        (x, peaks)
+    }
+
+    #[test]
+    fn every_beat_is_found_on_its_peak_at_any_rate() {
+        for fs in [100.0, 128.0, 250.0, 360.0, 500.0, 1000.0] {
+            let (x, peaks) = synthetic(fs, 30.0, 0.8);
+            let beats = detect(&x, fs, &Options::default()).unwrap();
+            assert_eq!(beats.len(), peaks.len(), "fs {fs}");
+            for (b, p) in beats.iter().zip(&peaks) {
+                assert!(
+                    b.abs_diff(*p) as f64 <= 0.01 * fs + 1.0,
+                    "fs {fs}: {b} vs {p}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_beats_are_invented_in_a_nan_stretch_and_detection_resumes_after_it() {
+        let fs = 360.0;
+        let (mut x, peaks) = synthetic(fs, 30.0, 0.8);
+        let (a, b) = ((10.0 * fs) as usize, (16.0 * fs) as usize);
+        x[a..b].fill(f32::NAN);
+        let beats = detect(&x, fs, &Options::default()).unwrap();
+        assert!(beats.iter().all(|&t| t < a || t >= b), "{beats:?}");
+        let outside = peaks.iter().filter(|&&p| p < a || p >= b).count();
+        assert!(beats.len() + 1 >= outside, "{} of {outside}", beats.len());
+        assert!(beats.iter().any(|&t| t > b + (2.0 * fs) as usize));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let x = vec![0f32; 1000];
+        assert!(matches!(
+            detect(&x, 99.0, &Options::default()),
+            Err(DetectError::Rate(_))
+        ));
+        assert!(matches!(
+            detect(&x, f64::NAN, &Options::default()),
+            Err(DetectError::Rate(_))
+        ));
+        assert!(matches!(
+            detect(&x, 1000.0, &Options::default()),
+            Err(DetectError::TooShort { .. })
+        ));
+        assert!(
+            detect(&vec![0f32; 3600], 360.0, &Options::default())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            detect(&vec![f32::NAN; 3600], 360.0, &Options::default())
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! Detection on all 48 MIT-BIH records (MLII where present, else lead 0, whole records): beats
+//! matched to the reference within 150 ms, ventricular flutter/fibrillation episodes left out
+//! as EC57 does; per-record and gross Se and +P. A simple matcher until the EC57 comparator
+//! of issue 17 is written.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() {
+    let manifest =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let root = wonhee_fs::workspace_root(Path::new(&manifest));
+    let dir = wonhee_fs::mitdb_or_error(None, &root).unwrap();
+    let names: Vec<String> = std::fs::read_to_string(dir.join("RECORDS"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let (mut tp, mut fn_, mut fp) = (0usize, 0usize, 0usize);
+    let mut offsets: Vec<i64> = Vec::new();
+    for name in &names {
+        let rec = wonhee_wfdb::Record::open(dir.join(name)).unwrap();
+        let lead = rec
+            .header()
+            .signals
+            .iter()
+            .position(|s| s.description == "MLII")
+            .unwrap_or(0);
+        let x = rec.read_signals().unwrap().physical_f32(lead);
+        let fs = rec.header().fs;
+        let det = wonhee_detect::detect(&x, fs, &wonhee_detect::Options::default()).unwrap();
+        let ann = wonhee_wfdb::Annotations::open(dir.join(name), "atr").unwrap();
+        let beat = |s: &str| "NLRBAaJSVrFejnE/fQ?".contains(s) && s.len() == 1;
+        let refs: Vec<usize> = ann
+            .annotations
+            .iter()
+            .filter(|a| beat(a.symbol()))
+            .map(|a| a.sample as usize)
+            .collect();
+        // EC57 leaves ventricular flutter/fibrillation episodes out of QRS statistics.
+        let mut vf: Vec<(usize, usize)> = Vec::new();
+        let mut start = None;
+        for a in &ann.annotations {
+            match a.symbol() {
+                "[" => start = Some(a.sample as usize),
+                "]" => {
+                    if let Some(s) = start.take() {
+                        vf.push((s, a.sample as usize));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let in_vf = |t: usize| vf.iter().any(|&(a, b)| t >= a && t <= b);
+        let refs: Vec<usize> = refs.into_iter().filter(|&t| !in_vf(t)).collect();
+        let det: Vec<usize> = det.into_iter().filter(|&t| !in_vf(t)).collect();
+        let win = (0.150 * fs) as i64;
+        let (mut j, mut r_tp) = (0usize, 0usize);
+        let mut used = vec![false; det.len()];
+        for &r in &refs {
+            while j < det.len() && (det[j] as i64) < r as i64 - win {
+                j += 1;
+            }
+            let best = (j..det.len())
+                .take_while(|&k| (det[k] as i64) <= r as i64 + win)
+                .filter(|&k| !used[k])
+                .min_by_key(|&k| (det[k] as i64 - r as i64).abs());
+            if let Some(k) = best {
+                used[k] = true;
+                r_tp += 1;
+                offsets.push(det[k] as i64 - r as i64);
+            }
+        }
+        let r_fn = refs.len() - r_tp;
+        let r_fp = det.len() - r_tp;
+        println!(
+            "{name}: ref {} det {} FN {r_fn} FP {r_fp} Se {:.2} +P {:.2}",
+            refs.len(),
+            det.len(),
+            100.0 * r_tp as f64 / refs.len() as f64,
+            100.0 * r_tp as f64 / det.len().max(1) as f64
+        );
+        tp += r_tp;
+        fn_ += r_fn;
+        fp += r_fp;
+    }
+    offsets.sort_unstable();
+    let se = 100.0 * tp as f64 / (tp + fn_) as f64;
+    let pp = 100.0 * tp as f64 / (tp + fp) as f64;
+    let median = offsets[offsets.len() / 2];
+    println!("gross: TP {tp} FN {fn_} FP {fp} Se {se:.3}% +P {pp:.3}%  median offset {median}");
+    assert!(se >= 99.8 && pp >= 99.8, "Se {se:.3}% +P {pp:.3}%");
+    assert_eq!(
+        median, 0,
+        "detections sit where the annotators put the beats"
+    );
+}
