@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-#[test]
-#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
-fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() {
+/// Gross (Se %, +P %, median offset in samples) of detection on every record after `change`,
+/// which maps (signal, rate) to a new signal and rate (reference times are scaled to it).
+fn score(change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64)) -> (f64, f64, i64) {
     let manifest =
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     let root = wonhee_fs::workspace_root(Path::new(&manifest));
@@ -28,8 +28,9 @@ fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() 
             .iter()
             .position(|s| s.description == "MLII")
             .unwrap_or(0);
-        let x = rec.read_signals().unwrap().physical_f32(lead);
-        let fs = rec.header().fs;
+        let x0 = rec.read_signals().unwrap().physical_f32(lead);
+        let fs0 = rec.header().fs;
+        let (x, fs) = change(x0, fs0);
         let det = wonhee_detect::detect(&x, fs, &wonhee_detect::Options::default()).unwrap();
         let ann = wonhee_wfdb::Annotations::open(dir.join(name), "atr").unwrap();
         let beat = |s: &str| "NLRBAaJSVrFejnE/fQ?".contains(s) && s.len() == 1;
@@ -37,17 +38,17 @@ fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() 
             .annotations
             .iter()
             .filter(|a| beat(a.symbol()))
-            .map(|a| a.sample as usize)
+            .map(|a| (a.sample as f64 * fs / fs0).round() as usize)
             .collect();
         // EC57 leaves ventricular flutter/fibrillation episodes out of QRS statistics.
         let mut vf: Vec<(usize, usize)> = Vec::new();
         let mut start = None;
         for a in &ann.annotations {
             match a.symbol() {
-                "[" => start = Some(a.sample as usize),
+                "[" => start = Some((a.sample as f64 * fs / fs0) as usize),
                 "]" => {
                     if let Some(s) = start.take() {
-                        vf.push((s, a.sample as usize));
+                        vf.push((s, (a.sample as f64 * fs / fs0).ceil() as usize));
                     }
                 }
                 _ => {}
@@ -75,7 +76,7 @@ fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() 
         }
         let r_fn = refs.len() - r_tp;
         let r_fp = det.len() - r_tp;
-        println!(
+        eprintln!(
             "{name}: ref {} det {} FN {r_fn} FP {r_fp} Se {:.2} +P {:.2}",
             refs.len(),
             det.len(),
@@ -91,9 +92,61 @@ fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() 
     let pp = 100.0 * tp as f64 / (tp + fp) as f64;
     let median = offsets[offsets.len() / 2];
     println!("gross: TP {tp} FN {fn_} FP {fp} Se {se:.3}% +P {pp:.3}%  median offset {median}");
+    (se, pp, median)
+}
+
+/// `x` at `fs` resampled to `to` Hz with the project's polyphase resampler.
+fn resampled(x: Vec<f32>, fs: f64, to: usize) -> (Vec<f32>, f64) {
+    let from = fs.round() as usize;
+    let g = gcd(from, to);
+    let r = wonhee_signal::PolyphaseResampler::new(to / g, from / g).unwrap();
+    let mut out = vec![0f32; r.output_len(x.len())];
+    r.process_f32_into(&x, &mut out);
+    (out, to as f64)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() {
+    let (se, pp, median) = score(&|x, fs| (x, fs));
     assert!(se >= 99.8 && pp >= 99.8, "Se {se:.3}% +P {pp:.3}%");
     assert_eq!(
         median, 0,
         "detections sit where the annotators put the beats"
+    );
+}
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn detection_holds_at_250_and_500_hz_and_under_wander_and_hum() {
+    let (se, pp, _) = score(&|x, fs| (x, fs));
+    for to in [250, 500] {
+        let (s, p, _) = score(&|x, fs| resampled(x, fs, to));
+        assert!(
+            s >= se - 0.3 && p >= pp - 0.3,
+            "{to} Hz: Se {s:.3}% +P {p:.3}%"
+        );
+    }
+    // 0.5 mV baseline wander at 0.3 Hz and 0.1 mV of 50 Hz hum.
+    let (s, p, _) = score(&|x, fs| {
+        let noisy = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = i as f64 / fs;
+                let wander = 0.5 * (std::f64::consts::TAU * 0.3 * t).sin();
+                let hum = 0.1 * (std::f64::consts::TAU * 50.0 * t).sin();
+                v + (wander + hum) as f32
+            })
+            .collect();
+        (noisy, fs)
+    });
+    assert!(
+        s >= se - 0.5 && p >= pp - 0.5,
+        "noise: Se {s:.3}% +P {p:.3}%"
     );
 }
