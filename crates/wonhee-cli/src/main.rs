@@ -33,6 +33,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Export a record's annotations as CSV or parquet.
     Annotations(cmd::annotations::Args),
+    /// Find the QRS complexes of one lead (CSV/parquet table or WFDB annotation file).
+    Detect(cmd::detect::Args),
     /// Build the training dataset: beat windows, labels, splits (see `wonhee-dataset`).
     Prepare(cmd::prepare::Args),
     /// Download MIT-BIH 1.0.0 from PhysioNet: resumable, every file checked against SHA256SUMS.
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Info(a) => cmd::info::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Annotations(a) => cmd::annotations::run(a),
+        Command::Detect(a) => cmd::detect::run(a),
         Command::Prepare(a) => cmd::prepare::run(a),
         Command::Download(a) => cmd::download::run(a),
         Command::Verify(a) => cmd::download::run_verify(a),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fixtures, prepare_synth, stderr_of, wonhee};
+use common::{csv_column, fixtures, prepare_synth, stderr_of, wonhee};
 
 use std::path::Path;
 
@@ -343,4 +343,72 @@ fn prepare_on_fixtures_and_its_errors() {
         .output()
         .unwrap();
     assert!(!o.status.success() && stderr_of(&o).contains("--classes must be 5 or 6"));
+}
+
+#[test]
+fn detect_finds_the_fixture_beats_and_writes_tables_and_annotation_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = fixtures().join("synth/s100");
+    let reference: Vec<i64> = wonhee_wfdb::Annotations::open(&rec, "atr")
+        .unwrap()
+        .annotations
+        .iter()
+        .filter(|a| wonhee_wfdb::code_symbol(a.code).is_some_and(|s| "NLRAaJSVFejE/fQ".contains(s)))
+        .map(|a| a.sample)
+        .collect();
+    let csv = tmp.path().join("beats.csv");
+    wonhee()
+        .arg("detect")
+        .arg(&rec)
+        .arg("--out")
+        .arg(&csv)
+        .assert()
+        .success();
+    let found: Vec<i64> = csv_column(&csv, "sample")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let times = csv_column(&csv, "time_s");
+    assert_eq!(times.len(), found.len());
+    // Every reference beat is found within 150 ms, and nothing else.
+    let window = (0.150 * 360.0) as i64;
+    for r in &reference {
+        assert!(
+            found.iter().any(|f| (f - r).abs() <= window),
+            "beat at {r} missed"
+        );
+    }
+    assert_eq!(found.len(), reference.len());
+
+    // Any other extension: an MIT annotation file of `N` beats, readable by our reader.
+    let qrs = tmp.path().join("s100.qrs");
+    wonhee()
+        .arg("detect")
+        .arg(&rec)
+        .args(["--lead", "0", "--out"])
+        .arg(&qrs)
+        .assert()
+        .success();
+    let back = wonhee_wfdb::Annotations::open(tmp.path().join("s100"), "qrs").unwrap();
+    assert_eq!(
+        back.annotations
+            .iter()
+            .map(|a| a.sample)
+            .collect::<Vec<_>>(),
+        found
+    );
+    assert!(back.annotations.iter().all(|a| a.symbol() == "N"));
+
+    // Bad input: an unknown lead, a rate or length the detector refuses: one line, no output.
+    let out = tmp.path().join("bad.csv");
+    let o = wonhee()
+        .arg("detect")
+        .arg(&rec)
+        .args(["--lead", "V9", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("no lead `V9`"), "{}", stderr_of(&o));
+    assert!(!out.exists());
 }

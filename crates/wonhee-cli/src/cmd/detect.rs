@@ -1,0 +1,125 @@
+//! `wonhee detect RECORD --out FILE [--lead NAME|INDEX] [--method M]`: the QRS complexes of one
+//! lead (`wonhee-detect`), as a table (`.csv`, `.parquet`: `sample,time_s`) or, for any other
+//! file name, a WFDB annotation file in MIT format with every beat labelled `N`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use polars::prelude::{Column, DataFrame};
+use wonhee_wfdb::{Annotation, Annotations, Record, symbol_code};
+
+use crate::output::{self, TableFormat};
+
+/// Detection methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Pan & Tompkins 1985 (rate-designed filters, adaptive thresholds, search-back).
+    PanTompkins,
+}
+
+/// Arguments of `wonhee detect`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Record path without extension (e.g. ../shared/data/mitdb/100) or its .hea file.
+    record: PathBuf,
+    /// Output: `.csv` or `.parquet` for a `sample,time_s` table; any other name is written as
+    /// a WFDB annotation file (MIT format, symbol `N`), e.g. `100.qrs`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Lead to use, by signal description (e.g. MLII) or index (default: MLII when the record
+    /// has it, else signal 0).
+    #[arg(long)]
+    lead: Option<String>,
+    /// Detection method.
+    #[arg(long, value_enum, default_value = "pan-tompkins")]
+    method: MethodArg,
+}
+
+/// The signal index of `lead` (a description or an index) in `rec`; MLII, else 0, when absent.
+fn pick_lead(rec: &Record, lead: Option<&str>) -> Result<usize> {
+    let signals = &rec.header().signals;
+    if signals.is_empty() {
+        bail!("{}: the record has no signals", rec.header_path().display());
+    }
+    let Some(lead) = lead else {
+        let mlii = signals.iter().position(|s| s.description == "MLII");
+        if mlii.is_none() {
+            tracing::warn!(
+                "{}: no MLII lead; detecting on signal 0 ({})",
+                rec.header_path().display(),
+                signals[0].description
+            );
+        }
+        return Ok(mlii.unwrap_or(0));
+    };
+    if let Some(i) = signals.iter().position(|s| s.description == lead) {
+        return Ok(i);
+    }
+    match lead.parse::<usize>() {
+        Ok(i) if i < signals.len() => Ok(i),
+        _ => bail!(
+            "{}: no lead `{lead}` (the record has {})",
+            rec.header_path().display(),
+            signals
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{i}: {}", s.description))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<()> {
+    let table = TableFormat::from_path(&args.out).ok();
+    let rec = Record::open(&args.record)?;
+    let lead = pick_lead(&rec, args.lead.as_deref())?;
+    let signals = rec.read_selected(&[lead])?;
+    let fs = signals.fs();
+    let x = signals.physical_f32(0);
+    let method = match args.method {
+        MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
+    };
+    let opts = wonhee_detect::Options { method };
+    let beats = wonhee_detect::detect(&x, fs, &opts)
+        .with_context(|| format!("{}", rec.header_path().display()))?;
+    match table {
+        Some(_) => write_table(&args.out, &beats, fs)?,
+        None => write_annotations(&args.out, &beats)?,
+    }
+    eprintln!(
+        "{} beats in {:.1} s of {} -> {}",
+        beats.len(),
+        x.len() as f64 / fs,
+        signals.specs()[0].description,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn write_table(path: &Path, beats: &[usize], fs: f64) -> Result<()> {
+    let cols = vec![
+        Column::new(
+            "sample".into(),
+            beats.iter().map(|&b| b as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "time_s".into(),
+            beats.iter().map(|&b| b as f64 / fs).collect::<Vec<_>>(),
+        ),
+    ];
+    let mut df = DataFrame::new(beats.len(), cols)?;
+    output::write_table(path, &mut df)
+}
+
+fn write_annotations(path: &Path, beats: &[usize]) -> Result<()> {
+    let code = symbol_code("N").context("the WFDB code of `N`")?;
+    let anns: Vec<Annotation> = beats
+        .iter()
+        .map(|&b| Annotation::new(b as i64, code))
+        .collect();
+    let bytes = Annotations::encode(&anns, path)?;
+    wonhee_fs::write_atomic(path, &bytes)?;
+    Ok(())
+}
