@@ -6,9 +6,14 @@
 
 use std::path::Path;
 
+use wonhee_detect::Method;
+
 /// Gross (Se %, +P %, median offset in samples) of detection on every record after `change`,
 /// which maps (signal, rate) to a new signal and rate (reference times are scaled to it).
-fn score(change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64)) -> (f64, f64, i64) {
+fn score(
+    method: wonhee_detect::Method,
+    change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64),
+) -> (f64, f64, i64) {
     let manifest =
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     let root = wonhee_fs::workspace_root(Path::new(&manifest));
@@ -31,7 +36,7 @@ fn score(change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64)) -> (f64, f64, i64) {
         let x0 = rec.read_signals().unwrap().physical_f32(lead);
         let fs0 = rec.header().fs;
         let (x, fs) = change(x0, fs0);
-        let det = wonhee_detect::detect(&x, fs, &wonhee_detect::Options::default()).unwrap();
+        let det = wonhee_detect::detect(&x, fs, &wonhee_detect::Options { method }).unwrap();
         let ann = wonhee_wfdb::Annotations::open(dir.join(name), "atr").unwrap();
         let beat = |s: &str| "NLRBAaJSVrFejnE/fQ?".contains(s) && s.len() == 1;
         let refs: Vec<usize> = ann
@@ -111,28 +116,33 @@ fn gcd(a: usize, b: usize) -> usize {
 
 #[test]
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
-fn pan_tompkins_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() {
-    let (se, pp, median) = score(&|x, fs| (x, fs));
-    assert!(se >= 99.8 && pp >= 99.8, "Se {se:.3}% +P {pp:.3}%");
-    assert_eq!(
-        median, 0,
-        "detections sit where the annotators put the beats"
-    );
+fn every_method_finds_99_8_percent_of_mitdb_beats_with_99_8_percent_precision() {
+    for method in [Method::Elgendi, Method::PanTompkins] {
+        let (se, pp, median) = score(method, &|x, fs| (x, fs));
+        assert!(
+            se >= 99.8 && pp >= 99.8,
+            "{method:?}: Se {se:.3}% +P {pp:.3}%"
+        );
+        assert_eq!(
+            median, 0,
+            "{method:?}: detections sit where annotators put the beats"
+        );
+    }
 }
 
 #[test]
 #[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
 fn detection_holds_at_250_and_500_hz_and_under_wander_and_hum() {
-    let (se, pp, _) = score(&|x, fs| (x, fs));
+    let (se, pp, _) = score(Method::default(), &|x, fs| (x, fs));
     for to in [250, 500] {
-        let (s, p, _) = score(&|x, fs| resampled(x, fs, to));
+        let (s, p, _) = score(Method::default(), &|x, fs| resampled(x, fs, to));
         assert!(
             s >= se - 0.3 && p >= pp - 0.3,
             "{to} Hz: Se {s:.3}% +P {p:.3}%"
         );
     }
     // 0.5 mV baseline wander at 0.3 Hz and 0.1 mV of 50 Hz hum.
-    let (s, p, _) = score(&|x, fs| {
+    let (s, p, _) = score(Method::default(), &|x, fs| {
         let noisy = x
             .iter()
             .enumerate()
@@ -148,5 +158,17 @@ fn detection_holds_at_250_and_500_hz_and_under_wander_and_hum() {
     assert!(
         s >= se - 0.5 && p >= pp - 0.5,
         "noise: Se {s:.3}% +P {p:.3}%"
+    );
+}
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn the_default_method_is_the_best_on_mitdb() {
+    let (se, pp, _) = score(Method::default(), &|x, fs| (x, fs));
+    let (se_e, pp_e, _) = score(Method::Elgendi, &|x, fs| (x, fs));
+    println!("Pan-Tompkins {se:.3} / {pp:.3}, Elgendi {se_e:.3} / {pp_e:.3}");
+    assert!(
+        se + pp >= se_e + pp_e,
+        "Elgendi is better: make it the default"
     );
 }

@@ -13,6 +13,8 @@ use crate::output::{self, TableFormat};
 /// Detection methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MethodArg {
+    /// Elgendi et al. 2010 (two moving averages of the squared 8-20 Hz band); the default.
+    Elgendi,
     /// Pan & Tompkins 1985 (rate-designed filters, adaptive thresholds, search-back).
     PanTompkins,
 }
@@ -31,7 +33,7 @@ pub struct Args {
     #[arg(long)]
     lead: Option<String>,
     /// Detection method.
-    #[arg(long, value_enum, default_value = "pan-tompkins")]
+    #[arg(long, value_enum, default_value = "elgendi")]
     method: MethodArg,
 }
 
@@ -79,6 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     let fs = signals.fs();
     let x = signals.physical_f32(0);
     let method = match args.method {
+        MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
         MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
     };
     let opts = wonhee_detect::Options { method };
