@@ -412,3 +412,104 @@ fn detect_finds_the_fixture_beats_and_writes_tables_and_annotation_files() {
     assert!(stderr_of(&o).contains("no lead `V9`"), "{}", stderr_of(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn detect_warns_about_dropouts_and_refuses_a_record_with_no_signal() {
+    use wonhee_wfdb::write::{SignalData, write_record};
+    use wonhee_wfdb::{Format, Record, SignalSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    // The fixture's MLII with a 3 s dropout (a flat line) from 20 s.
+    let src = Record::open(fixtures().join("synth/s100")).unwrap();
+    let mut samples = src.read_selected(&[0]).unwrap().digital(0).to_vec();
+    samples[20 * 360..23 * 360].fill(0);
+    let mut spec = SignalSpec::new("", Format::F16, "MLII");
+    spec.gain = src.header().signals[0].gain;
+    let data = |samples: Vec<i32>| SignalData {
+        spec: spec.clone(),
+        samples,
+    };
+    write_record(
+        tmp.path(),
+        "drop",
+        360.0,
+        Format::F16,
+        &[data(samples.clone())],
+        &[],
+    )
+    .unwrap();
+    let out = tmp.path().join("drop.csv");
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("drop"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("no usable signal from 20.00 s to 23.00 s (flat line)"),
+        "{err}"
+    );
+    let found: Vec<f64> = csv_column(&out, "time_s")
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(
+        found.iter().all(|&t| !(20.0..23.0).contains(&t)),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|&t| t > 24.0),
+        "detection resumes after the dropout"
+    );
+
+    // All zeros: an error naming the record, nothing written.
+    write_record(
+        tmp.path(),
+        "zero",
+        360.0,
+        Format::F16,
+        &[data(vec![0; 3600])],
+        &[],
+    )
+    .unwrap();
+    let out = tmp.path().join("zero.csv");
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("zero"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("zero.hea: lead MLII holds no usable signal"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!out.exists());
+    // Shorter than 2 s: the detector's error, naming the record.
+    write_record(
+        tmp.path(),
+        "tiny",
+        360.0,
+        Format::F16,
+        &[data(samples[..500].to_vec())],
+        &[],
+    )
+    .unwrap();
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("tiny"))
+        .arg("--out")
+        .arg(tmp.path().join("tiny.csv"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("tiny.hea: 1.39 s of signal"),
+        "{}",
+        stderr_of(&o)
+    );
+}

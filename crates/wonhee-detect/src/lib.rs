@@ -62,9 +62,47 @@ pub struct Options {
     pub method: Method,
 }
 
+/// Why a stretch of signal is unusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unusable {
+    /// Missing samples (NaN or infinite).
+    Missing,
+    /// A flat line (a lead off, a dropout): the same value for at least [`FLAT_SECONDS`].
+    Flat,
+}
+
+/// A flat stretch this long (seconds) or longer counts as a dropout.
+pub const FLAT_SECONDS: f64 = 1.0;
+
+/// The stretches of `x` (at `fs` Hz) where no beat can be detected, as half-open sample ranges
+/// in order: runs of missing samples, and runs of one value lasting [`FLAT_SECONDS`] or more.
+pub fn unusable_stretches(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>, Unusable)> {
+    let min_flat = (FLAT_SECONDS * fs).ceil() as usize;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < x.len() {
+        let start = i;
+        if !x[i].is_finite() {
+            while i < x.len() && !x[i].is_finite() {
+                i += 1;
+            }
+            out.push((start..i, Unusable::Missing));
+            continue;
+        }
+        while i < x.len() && x[i] == x[start] {
+            i += 1;
+        }
+        if i - start >= min_flat.max(2) {
+            out.push((start..i, Unusable::Flat));
+        }
+    }
+    out
+}
+
 /// The sample index of every QRS complex detected in `x` (one lead at `fs` Hz), ascending,
-/// placed on the complex's main deflection. NaN samples are bridged by linear interpolation
-/// (a flat line: no beat is found there); an all-NaN signal has no beats.
+/// placed on the complex's main deflection. Nothing is detected in or within [`EDGE_SECONDS`] of
+/// an unusable stretch ([`unusable_stretches`]: missing samples, which are bridged by linear
+/// interpolation, and flat dropouts); detection resumes after it.
 pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectError> {
     if !(fs.is_finite() && (MIN_RATE..=MAX_RATE).contains(&fs)) {
         return Err(DetectError::Rate(fs));
@@ -73,14 +111,42 @@ pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectEr
     if seconds < 2.0 {
         return Err(DetectError::TooShort { seconds });
     }
-    let mut x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    if wonhee_signal::fill_nan_linear(&mut x).is_err() {
+    let stretches = unusable_stretches(x, fs);
+    let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    if wonhee_signal::fill_nan_linear(&mut y).is_err() {
         return Ok(Vec::new());
     }
-    Ok(match opts.method {
-        Method::PanTompkins => pan_tompkins(&x, fs),
-        Method::Elgendi => elgendi(&x, fs),
-    })
+    let beats = match opts.method {
+        Method::PanTompkins => pan_tompkins(&y, fs),
+        Method::Elgendi => elgendi(&y, fs),
+    };
+    Ok(outside(
+        beats,
+        &stretches,
+        (EDGE_SECONDS * fs).round() as usize,
+    ))
+}
+
+/// Beats this close (seconds) to an unusable stretch are dropped: the step into or out of a
+/// dropout looks like a QRS complex to every detector.
+pub const EDGE_SECONDS: f64 = 0.15;
+
+/// The sorted `beats` that lie more than `margin` samples outside every stretch (sorted).
+fn outside(
+    beats: Vec<usize>,
+    stretches: &[(std::ops::Range<usize>, Unusable)],
+    margin: usize,
+) -> Vec<usize> {
+    let mut s = stretches.iter().peekable();
+    beats
+        .into_iter()
+        .filter(|&b| {
+            while s.peek().is_some_and(|(r, _)| r.end + margin <= b) {
+                s.next();
+            }
+            !s.peek().is_some_and(|(r, _)| b + margin >= r.start)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,6 +203,24 @@ mod tests {
         let outside = peaks.iter().filter(|&&p| p < a || p >= b).count();
         assert!(beats.len() + 1 >= outside, "{} of {outside}", beats.len());
         assert!(beats.iter().any(|&t| t > b + (2.0 * fs) as usize));
+    }
+
+    #[test]
+    fn missing_and_flat_stretches_are_found() {
+        let fs = 100.0;
+        let mut x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.3).sin()).collect();
+        x[100..150].fill(f32::NAN);
+        x[300..450].fill(0.25);
+        x[600..650].fill(0.5); // 0.5 s: shorter than a dropout
+        let u = unusable_stretches(&x, fs);
+        assert_eq!(
+            u,
+            vec![(100..150, Unusable::Missing), (300..450, Unusable::Flat)]
+        );
+        assert_eq!(
+            unusable_stretches(&[0.0; 300], fs),
+            vec![(0..300, Unusable::Flat)]
+        );
     }
 
     #[test]

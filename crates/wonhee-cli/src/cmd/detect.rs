@@ -84,6 +84,27 @@ pub fn run(args: Args) -> Result<()> {
         MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
         MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
     };
+    let unusable = wonhee_detect::unusable_stretches(&x, fs);
+    let bad: usize = unusable.iter().map(|(r, _)| r.len()).sum();
+    if bad == x.len() {
+        bail!(
+            "{}: lead {} holds no usable signal (all flat or missing): nothing to detect",
+            rec.header_path().display(),
+            signals.specs()[0].description
+        );
+    }
+    for (r, why) in &unusable {
+        tracing::warn!(
+            "{}: no usable signal from {:.2} s to {:.2} s ({}): no beats there",
+            rec.header_path().display(),
+            r.start as f64 / fs,
+            r.end as f64 / fs,
+            match why {
+                wonhee_detect::Unusable::Missing => "missing samples",
+                wonhee_detect::Unusable::Flat => "flat line",
+            }
+        );
+    }
     let opts = wonhee_detect::Options { method };
     let beats = wonhee_detect::detect(&x, fs, &opts)
         .with_context(|| format!("{}", rec.header_path().display()))?;
