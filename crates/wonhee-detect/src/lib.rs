@@ -144,7 +144,7 @@ fn outside(
             while s.peek().is_some_and(|(r, _)| r.end + margin <= b) {
                 s.next();
             }
-            !s.peek().is_some_and(|(r, _)| b + margin >= r.start)
+            s.peek().is_none_or(|(r, _)| b + margin < r.start)
         })
         .collect()
 }
