@@ -35,6 +35,8 @@ enum Command {
     Annotations(cmd::annotations::Args),
     /// Find the QRS complexes of one lead (CSV/parquet table or WFDB annotation file).
     Detect(cmd::detect::Args),
+    /// Score test beats against reference annotations beat by beat (ANSI/AAMI EC57, as `bxb`).
+    Compare(cmd::compare::Args),
     /// Build the training dataset: beat windows, labels, splits (see `wonhee-dataset`).
     Prepare(cmd::prepare::Args),
     /// Download MIT-BIH 1.0.0 from PhysioNet: resumable, every file checked against SHA256SUMS.
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Annotations(a) => cmd::annotations::run(a),
         Command::Detect(a) => cmd::detect::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
         Command::Prepare(a) => cmd::prepare::run(a),
         Command::Download(a) => cmd::download::run(a),
         Command::Verify(a) => cmd::download::run_verify(a),

@@ -7,7 +7,8 @@
 //! signal and noise levels, search-back for missed beats, T-wave rejection) and
 //! [`Method::Elgendi`] (Elgendi et al. 2010: two moving averages of the squared 8-20 Hz band),
 //! the default, chosen by measuring both on MIT-BIH (docs/benchmarks.md).
-//! Not yet: streaming, dropout handling beyond NaN.
+//! [`Streaming`] takes the signal in chunks and reports each beat within [`LATENCY_SECONDS`]
+//! (plus one step) of its sample's arrival.
 //!
 //! ```
 //! let fs = 250.0;
@@ -21,9 +22,11 @@
 
 mod elgendi;
 mod pan_tompkins;
+mod stream;
 
 pub use elgendi::elgendi;
 pub use pan_tompkins::pan_tompkins;
+pub use stream::{LATENCY_SECONDS, Streaming};
 
 /// Lowest sampling rate accepted (Hz).
 pub const MIN_RATE: f64 = 100.0;
@@ -221,6 +224,34 @@ mod tests {
             unusable_stretches(&[0.0; 300], fs),
             vec![(0..300, Unusable::Flat)]
         );
+    }
+
+    #[test]
+    fn streaming_finds_the_same_beats_within_its_latency() {
+        let fs = 360.0;
+        let (x, peaks) = synthetic(fs, 60.0, 0.8);
+        let offline = detect(&x, fs, &Options::default()).unwrap();
+        for chunk in [1, 37, 360, 5000] {
+            let mut s = Streaming::new(fs, Options::default()).unwrap();
+            let mut got = Vec::new();
+            let mut arrived = 0;
+            for c in x.chunks(chunk) {
+                arrived += c.len();
+                for b in s.push(c) {
+                    // Reported no later than the latency plus one step after its sample.
+                    let late = (arrived - b) as f64 / fs;
+                    assert!(
+                        late <= LATENCY_SECONDS + Streaming::STEP_SECONDS + chunk as f64 / fs,
+                        "chunk {chunk}: beat {b} reported {late:.2} s late"
+                    );
+                    got.push(b);
+                }
+            }
+            got.extend(s.finish());
+            assert_eq!(got, offline, "chunk {chunk}");
+            assert_eq!(got.len(), peaks.len());
+        }
+        assert!(Streaming::new(50.0, Options::default()).is_err());
     }
 
     #[test]

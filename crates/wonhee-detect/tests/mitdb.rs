@@ -14,6 +14,17 @@ fn score(
     method: wonhee_detect::Method,
     change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64),
 ) -> (f64, f64, i64) {
+    score_with(
+        &|x, fs| wonhee_detect::detect(x, fs, &wonhee_detect::Options { method }).unwrap(),
+        change,
+    )
+}
+
+/// As [`score`], with any detector.
+fn score_with(
+    detector: &dyn Fn(&[f32], f64) -> Vec<usize>,
+    change: &dyn Fn(Vec<f32>, f64) -> (Vec<f32>, f64),
+) -> (f64, f64, i64) {
     let manifest =
         std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
     let root = wonhee_fs::workspace_root(Path::new(&manifest));
@@ -36,7 +47,7 @@ fn score(
         let x0 = rec.read_signals().unwrap().physical_f32(lead);
         let fs0 = rec.header().fs;
         let (x, fs) = change(x0, fs0);
-        let det = wonhee_detect::detect(&x, fs, &wonhee_detect::Options { method }).unwrap();
+        let det = detector(&x, fs);
         let ann = wonhee_wfdb::Annotations::open(dir.join(name), "atr").unwrap();
         let beat = |s: &str| "NLRBAaJSVrFejnE/fQ?".contains(s) && s.len() == 1;
         let refs: Vec<usize> = ann
@@ -171,4 +182,25 @@ fn the_default_method_is_the_best_on_mitdb() {
         se + pp >= se_e + pp_e,
         "Elgendi is better: make it the default"
     );
+}
+
+#[test]
+#[ignore = "needs MIT-BIH at $WONHEE_MITDB or ../shared/data/mitdb"]
+fn streaming_in_one_second_chunks_scores_as_offline() {
+    let (se, pp, _) = score(Method::default(), &|x, fs| (x, fs));
+    let stream = |x: &[f32], fs: f64| {
+        let mut s = wonhee_detect::Streaming::new(fs, wonhee_detect::Options::default()).unwrap();
+        let mut out = Vec::new();
+        for c in x.chunks(fs as usize) {
+            out.extend(s.push(c));
+        }
+        out.extend(s.finish());
+        out
+    };
+    let (s, p, median) = score_with(&stream, &|x, fs| (x, fs));
+    assert!(
+        (s - se).abs() <= 0.1 && (p - pp).abs() <= 0.1,
+        "Se {s:.3}% +P {p:.3}%"
+    );
+    assert_eq!(median, 0);
 }

@@ -59,11 +59,15 @@
 //! - [`ForecastEval::push`] needs the RR interval (samples at the window's rate) for the
 //!   previous-beat baseline; 0 or too long makes it fall back to the last value (counted);
 //! - AAMI gross statistics leave out beats whose true class is not N, S, V or F and count
-//!   N/S/V/F beats predicted as such a class as misses; see [`AamiGross`].
+//!   N/S/V/F beats predicted as such a class as misses; see [`AamiGross`];
+//! - beat-by-beat comparison of annotation sets as the WFDB tool `bxb` does it (ANSI/AAMI EC57:
+//!   match window, class matrix, QRS/VEB/SVEB statistics, gross and average over records):
+//!   [`compare_beats`], [`Ec57Summary`].
 
 mod baselines;
 mod bootstrap;
 mod classification;
+mod ec57;
 mod errors;
 mod masks;
 mod report;
@@ -73,6 +77,11 @@ pub use baselines::{last_value, linear_fill, mean_fill, naive_scale, previous_be
 pub use bootstrap::{Bootstrap, BootstrapInfo, Estimate, Unit};
 pub use classification::{
     AamiClass, AamiGross, ClassMetrics, ClassificationReport, classification_report,
+};
+pub use ec57::{
+    Ec57Annotation, Ec57Class, Ec57Counts, Ec57Label, Ec57Matrix, Ec57Options, Ec57Record,
+    Ec57Stats, Ec57Summary, MATRIX_LABELS, PACED_RECORDS, SymbolMap, beat_class, compare_beats,
+    ec57_label,
 };
 pub use errors::{ErrorAccumulator, ErrorStats, WindowErrors, masked_errors};
 pub use masks::{EVAL_KS, EvalProtocol, draw_k, random_mask, trailing_mask};

@@ -2,6 +2,7 @@
 
 pub mod annotations;
 pub mod bench;
+pub mod compare;
 pub mod detect;
 pub mod download;
 pub mod eval;
