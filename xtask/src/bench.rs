@@ -1,5 +1,6 @@
-//! `cargo xtask bench <wfdb|prepare|model|all>`: our code and its Python peer measured side by
-//! side in one run, the figures written into a marked section of `docs/benchmarks.md`.
+//! `cargo xtask bench <wfdb|signal|prepare|eval|tsne|detect|model|all>`: our code and its
+//! Python peer measured side by side in one run, the figures written into a marked section of
+//! `docs/benchmarks.md`.
 //!
 //! Each benchmark owns the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`; the
 //! rest of the file is left as it is. Without `--python` (or `$WONHEE_PYTHON`) the Python peer
@@ -30,6 +31,8 @@ pub enum Which {
     Eval,
     /// t-SNE of 8,801 class-balanced windows vs openTSNE (quality and time).
     Tsne,
+    /// `wonhee detect` on a 24-hour lead (the 48 records' MLII joined) vs NeuroKit2 and XQRS.
+    Detect,
     /// All of the above.
     All,
 }
@@ -53,6 +56,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
             Which::Prepare,
             Which::Eval,
             Which::Tsne,
+            Which::Detect,
             Which::Model,
         ],
         Which::Wfdb => &[Which::Wfdb],
@@ -61,6 +65,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
         Which::Signal => &[Which::Signal],
         Which::Eval => &[Which::Eval],
         Which::Tsne => &[Which::Tsne],
+        Which::Detect => &[Which::Detect],
     };
     for &w in list {
         let (name, text) = match w {
@@ -68,6 +73,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
             Which::Prepare => ("prepare", prepare(opt)?),
             Which::Model => ("model", model(opt)?),
             Which::Tsne => ("tsne", tsne(opt)?),
+            Which::Detect => ("detect", detect(opt)?),
             Which::Signal => (
                 "signal",
                 criterion(
@@ -257,6 +263,164 @@ fn wfdb(opt: &Options) -> Result<String> {
     writeln!(
         s,
         "\nGoal: at least 20x faster than wfdb-python (which is single-threaded); both our figures are shown. The bench binary uses mimalloc, as the `wonhee` binary does."
+    )?;
+    Ok(s)
+}
+
+/// Writes `<dir>/day.hea` and `day.dat`: one lead, the 48 records' MLII (signal 0 where a
+/// record has none: 102 and 104) joined end to end in `RECORDS` order, format 16 at 360 Hz.
+/// Returns the record path and its number of samples.
+fn day_record(data: &Path, dir: &Path) -> Result<(PathBuf, usize)> {
+    let names = std::fs::read_to_string(data.join("RECORDS"))
+        .with_context(|| format!("reading {}", data.join("RECORDS").display()))?;
+    let mut samples: Vec<i32> = Vec::new();
+    let mut spec: Option<wonhee_wfdb::SignalSpec> = None;
+    let mut fs = 0.0;
+    for name in names.split_whitespace() {
+        let rec = wonhee_wfdb::Record::open(data.join(name))?;
+        let sigs = &rec.header().signals;
+        let lead = sigs
+            .iter()
+            .position(|s| s.description == "MLII")
+            .unwrap_or(0);
+        let Some(this) = sigs.get(lead) else {
+            bail!("{}: no signals", rec.header_path().display());
+        };
+        match &spec {
+            None => {
+                spec = Some(this.clone());
+                fs = rec.header().fs;
+            }
+            Some(first) => {
+                if this.gain != first.gain
+                    || this.baseline != first.baseline
+                    || rec.header().fs != fs
+                {
+                    bail!(
+                        "{}: gain, baseline or rate differs from the first record's",
+                        rec.header_path().display()
+                    );
+                }
+            }
+        }
+        samples.extend_from_slice(rec.read_selected(&[lead])?.digital(0));
+    }
+    let Some(mut spec) = spec else {
+        bail!("{}: no records", data.display());
+    };
+    spec.description = "MLII".into();
+    let n = samples.len();
+    let hea = wonhee_wfdb::write::write_record(
+        dir,
+        "day",
+        fs,
+        wonhee_wfdb::Format::F16,
+        &[wonhee_wfdb::write::SignalData { spec, samples }],
+        &["the 48 MIT-BIH records' MLII joined end to end (cargo xtask bench detect)".into()],
+    )?;
+    Ok((hea.with_extension(""), n))
+}
+
+/// `wonhee detect` on the 24-hour record, whole process (reading and writing included), with
+/// its peak resident memory when GNU time is at /usr/bin/time.
+fn detect(opt: &Options) -> Result<String> {
+    const ROUNDS: usize = 5;
+    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let tmp = tempfile::tempdir()?;
+    let (record, n) = day_record(&opt.data, tmp.path())?;
+    let out = tmp.path().join("day.qrs");
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let (mut times, mut rss_kb) = (Vec::new(), Vec::new());
+    let mut beats = String::new();
+    for _ in 0..ROUNDS {
+        let mut cmd = if gnu_time {
+            let mut c = Command::new("/usr/bin/time");
+            c.args(["-f", "rss_kb=%M"]).arg(&wonhee);
+            c
+        } else {
+            Command::new(&wonhee)
+        };
+        let t = Instant::now();
+        let o = cmd
+            .arg("detect")
+            .arg(&record)
+            .arg("--out")
+            .arg(&out)
+            .output()?;
+        times.push(t.elapsed().as_secs_f64());
+        let err = String::from_utf8_lossy(&o.stderr);
+        if !o.status.success() {
+            bail!("wonhee detect failed: {}", err.trim());
+        }
+        for line in err.lines() {
+            if let Some(kb) = line.trim().strip_prefix("rss_kb=") {
+                rss_kb.extend(kb.parse::<u64>().ok());
+            } else if line.contains(" beats in ") {
+                beats = line.split_whitespace().next().unwrap_or("").to_owned();
+            }
+        }
+    }
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let median = {
+        let mut v = times.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let py = python_peer(opt, "bench_detect.py", &[&record.to_string_lossy(), "1800"])?;
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## QRS detection: one 24-hour lead (the 48 records' MLII joined, {n} samples at 360 Hz)\n"
+    )?;
+    writeln!(s, "{}\n", machine())?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench detect --python /path/to/venv/bin/python   # peer: docs/reference-scripts/bench_detect.py\n```\n"
+    )?;
+    writeln!(
+        s,
+        "The record is written by xtask into a temporary folder (format 16, one signal). Ours: `wonhee detect RECORD --out day.qrs` (Elgendi, the default), the wall time of the whole process (start-up, reading, detection and writing the annotation file), best and median of {ROUNDS}. The peers are timed around the detector call only, on the signal already in memory (`wfdb.rdrecord`); XQRS runs on the first 30 minutes and is scaled per sample to the whole signal.\n"
+    )?;
+    writeln!(s, "| detector | time (s) | beats | vs ours (best) |")?;
+    writeln!(s, "|---|---|---|---|")?;
+    let peak = rss_kb.iter().max().map_or(String::new(), |kb| {
+        format!(", peak RSS {:.0} MiB", *kb as f64 / 1024.0)
+    });
+    writeln!(
+        s,
+        "| `wonhee detect` (Elgendi), 2 threads{peak} | {best:.3} (median {median:.3}) | {beats} | 1x |"
+    )?;
+    match &py {
+        Some(v) => {
+            let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+            let (nk, xq) = (f("neurokit2_s"), f("xqrs_s_per_sample") * n as f64);
+            writeln!(
+                s,
+                "| NeuroKit2 {} `ecg_peaks` (default method) | {nk:.2} | {} | {:.0}x slower |",
+                v["neurokit2_version"].as_str().unwrap_or("?"),
+                v["neurokit2_beats"],
+                nk / best
+            )?;
+            writeln!(
+                s,
+                "| wfdb-python {} `processing.xqrs_detect`: {:.1} s on {} samples, scaled | {xq:.0} | ({} in the excerpt) | {:.0}x slower |",
+                v["wfdb_version"].as_str().unwrap_or("?"),
+                f("xqrs_s"),
+                v["xqrs_samples"],
+                v["xqrs_beats"],
+                xq / best
+            )?;
+            writeln!(
+                s,
+                "\nReading the record with wfdb-python (not counted above): {:.2} s.",
+                f("read_s")
+            )?;
+        }
+        None => writeln!(s, "| Python peers | not run (no --python) | | |")?,
+    }
+    writeln!(
+        s,
+        "\nGoal (issue 17): under 0.2 s on 2 cores, reading and writing included; at least 50x NeuroKit2 and 500x XQRS."
     )?;
     Ok(s)
 }

@@ -4,7 +4,7 @@
 //!   [--device cpu|cuda] [--split paper|inter-patient|both]`: the whole study, end to end
 //!   (data -> report), cached and resumable;
 //! - `cargo xtask fixtures [--check]`: rebuild (or verify) the synthetic records in `fixtures/`;
-//! - `cargo xtask bench [wfdb|prepare|model|all] [--python PATH]`: benchmarks, side by side
+//! - `cargo xtask bench [wfdb|signal|prepare|eval|tsne|detect|model|all] [--python PATH]`: benchmarks, side by side
 //!   with their Python peers, written into `docs/benchmarks.md`.
 
 mod bench;

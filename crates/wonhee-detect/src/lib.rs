@@ -80,6 +80,61 @@ pub const FLAT_SECONDS: f64 = 1.0;
 /// The stretches of `x` (at `fs` Hz) where no beat can be detected, as half-open sample ranges
 /// in order: runs of missing samples, and runs of one value lasting [`FLAT_SECONDS`] or more.
 pub fn unusable_stretches(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>, Unusable)> {
+    // The stretches are the maximal runs of non-finite samples, and the maximal runs of one
+    // finite value at least `min_flat` long. Such a run covers two samples `h` apart at
+    // multiples of `h`, so only where those are equal is the signal looked at closely.
+    let min_flat = ((FLAT_SECONDS * fs).ceil() as usize).max(2);
+    let h = (min_flat / 2).max(1);
+    let n = x.len();
+    let mut out = Vec::new();
+    // Missing runs, looked for only in blocks that hold a non-finite sample.
+    const BLOCK: usize = 4096;
+    let mut i = 0;
+    for (k, c) in x.chunks(BLOCK).enumerate() {
+        if c.iter().all(|v| v.is_finite()) {
+            continue;
+        }
+        i = i.max(k * BLOCK);
+        while i < k * BLOCK + c.len() {
+            if x[i].is_finite() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && !x[i].is_finite() {
+                i += 1;
+            }
+            out.push((start..i, Unusable::Missing));
+        }
+    }
+    // Flat runs: one covers two equal samples at consecutive multiples of `h`.
+    let mut flat_end = 0;
+    let mut p = 0;
+    while p + h < n {
+        let v = x[p];
+        if p >= flat_end && v.is_finite() && v == x[p + h] {
+            let mut a = p;
+            while a > 0 && x[a - 1] == v {
+                a -= 1;
+            }
+            let mut e = p + 1;
+            while e < n && x[e] == v {
+                e += 1;
+            }
+            if e > p + h && e - a >= min_flat {
+                out.push((a..e, Unusable::Flat));
+                flat_end = e;
+            }
+        }
+        p += h;
+    }
+    out.sort_by_key(|(r, _)| r.start);
+    out
+}
+
+/// The reference [`unusable_stretches`]: one sample at a time.
+#[cfg(test)]
+fn unusable_stretches_serial(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>, Unusable)> {
     let min_flat = (FLAT_SECONDS * fs).ceil() as usize;
     let mut out = Vec::new();
     let mut i = 0;
@@ -115,19 +170,64 @@ pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectEr
         return Err(DetectError::TooShort { seconds });
     }
     let stretches = unusable_stretches(x, fs);
-    let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-    if wonhee_signal::fill_nan_linear(&mut y).is_err() {
+    if !x.iter().any(|v| v.is_finite()) {
         return Ok(Vec::new());
     }
     let beats = match opts.method {
-        Method::PanTompkins => pan_tompkins(&y, fs),
-        Method::Elgendi => elgendi(&y, fs),
+        Method::PanTompkins => {
+            let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            if wonhee_signal::fill_nan_linear(&mut y).is_err() {
+                return Ok(Vec::new());
+            }
+            pan_tompkins(&y, fs)
+        }
+        Method::Elgendi => {
+            elgendi::elgendi_with(x.len(), fs, elgendi::SEGMENT, &|r, out| filled(x, r, out))
+        }
     };
     Ok(outside(
         beats,
         &stretches,
         (EDGE_SECONDS * fs).round() as usize,
     ))
+}
+
+/// Writes `x[r]` as f64 into `out`, with every non-finite sample replaced as
+/// [`wonhee_signal::fill_nan_linear`] replaces it in the whole of `x` (the same arithmetic):
+/// linearly between the finite samples either side, or the nearest finite one at the ends. `x`
+/// must hold a finite sample.
+fn filled(x: &[f32], r: std::ops::Range<usize>, out: &mut [f64]) {
+    let base = r.start;
+    for (o, &v) in out.iter_mut().zip(&x[r.clone()]) {
+        *o = f64::from(v);
+    }
+    if x[r.clone()].iter().all(|v| v.is_finite()) {
+        return;
+    }
+    let mut i = r.start;
+    while i < r.end {
+        let v = x[i];
+        if v.is_finite() {
+            out[i - base] = f64::from(v);
+            i += 1;
+            continue;
+        }
+        let before = x[..i].iter().rposition(|v| v.is_finite());
+        let after = x[i..].iter().position(|v| v.is_finite()).map(|p| i + p);
+        let stop = after.unwrap_or(x.len()).min(r.end);
+        for k in i..stop {
+            out[k - base] = match (before, after) {
+                (Some(p), Some(q)) => {
+                    let (a, b) = (f64::from(x[p]), f64::from(x[q]));
+                    a + (b - a) * (k - p) as f64 / (q - p) as f64
+                }
+                (Some(p), None) => f64::from(x[p]),
+                (None, Some(q)) => f64::from(x[q]),
+                (None, None) => 0.0,
+            };
+        }
+        i = stop;
+    }
 }
 
 /// Beats this close (seconds) to an unusable stretch are dropped: the step into or out of a
@@ -252,6 +352,67 @@ mod tests {
             assert_eq!(got.len(), peaks.len());
         }
         assert!(Streaming::new(50.0, Options::default()).is_err());
+    }
+
+    #[test]
+    fn unusable_stretches_match_the_serial_scan() {
+        let mut seed = 7u64;
+        let mut rnd = move |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        for fs in [100.0, 128.0, 360.0, 0.5] {
+            for _ in 0..50 {
+                let mut x: Vec<f32> = Vec::new();
+                while x.len() < 20_000 {
+                    let len = rnd(400) as usize + 1;
+                    let v = match rnd(6) {
+                        0 => f32::NAN,
+                        1 => f32::INFINITY,
+                        2 => 0.0,
+                        3 => -0.0,
+                        _ => rnd(5) as f32,
+                    };
+                    if rnd(3) == 0 {
+                        x.extend((0..len).map(|_| v));
+                    } else {
+                        x.extend((0..len).map(|_| rnd(3) as f32));
+                    }
+                }
+                assert_eq!(
+                    unusable_stretches(&x, fs),
+                    unusable_stretches_serial(&x, fs)
+                );
+            }
+        }
+    }
+
+    /// Segmenting changes no beat: on every MIT-BIH record, Elgendi in segments (the default
+    /// and a small, odd size) finds exactly the beats of one segment holding the whole
+    /// record, which is the unsegmented computation.
+    #[test]
+    #[ignore = "needs MIT-BIH"]
+    fn segments_change_no_beat_on_mitdb() {
+        let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let root = wonhee_fs::workspace_root(&manifest);
+        let dir = wonhee_fs::mitdb_or_error(None, &root).unwrap();
+        let names = std::fs::read_to_string(dir.join("RECORDS")).unwrap();
+        for name in names.lines() {
+            let rec = wonhee_wfdb::Record::open(dir.join(name)).unwrap();
+            let x = rec.read_signals().unwrap().physical_f32(0);
+            let fs = rec.header().fs;
+            let fill = |r: std::ops::Range<usize>, out: &mut [f64]| filled(&x, r, out);
+            let whole = elgendi::elgendi_with(x.len(), fs, x.len(), &fill);
+            for seg in [elgendi::SEGMENT, 9_999] {
+                assert_eq!(
+                    elgendi::elgendi_with(x.len(), fs, seg, &fill),
+                    whole,
+                    "{name}, segments of {seg}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -377,6 +377,28 @@ impl Signals {
         out
     }
 
+    /// Physical values of held signal `i` as f32, as [`Signals::physical_f32`] computes them,
+    /// converted in the memory of the digital samples (no second allocation); the other
+    /// signals are dropped.
+    pub fn into_physical_f32(mut self, i: usize) -> Vec<f32> {
+        let spec = &self.specs[i];
+        let (invalid, base, gain) = (
+            spec.format.invalid_value(),
+            f64::from(spec.baseline),
+            spec.gain,
+        );
+        std::mem::take(&mut self.digital[i])
+            .into_iter()
+            .map(|d| {
+                if d == invalid {
+                    f32::NAN
+                } else {
+                    ((f64::from(d) - base) / gain) as f32
+                }
+            })
+            .collect()
+    }
+
     /// Writes the physical values of held signal `i` into `out` (length `n_samples`).
     pub fn physical_into(&self, i: usize, out: &mut [f32]) {
         let spec = &self.specs[i];

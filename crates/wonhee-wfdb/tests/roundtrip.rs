@@ -126,6 +126,11 @@ fn invalid_marker_is_nan() {
     assert!(s.physical_f32(0)[4].is_nan());
     assert!(s.physical_f64(0)[4].is_nan());
     assert!(!s.physical_f32(0)[5].is_nan());
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&s.clone().into_physical_f32(0)),
+        bits(&s.physical_f32(0))
+    );
     let mut sigs = two_signals(10);
     sigs[1].samples[2] = -32768;
     write_record(dir.path(), "q", 360.0, Format::F16, &sigs, &[]).unwrap();

@@ -79,7 +79,9 @@ pub fn run(args: Args) -> Result<()> {
     let lead = pick_lead(&rec, args.lead.as_deref())?;
     let signals = rec.read_selected(&[lead])?;
     let fs = signals.fs();
-    let x = signals.physical_f32(0);
+    let description = signals.specs()[0].description.clone();
+    // The one lead, converted where it was decoded: no other copy of the signal.
+    let x = signals.into_physical_f32(0);
     let method = match args.method {
         MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
         MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
@@ -90,7 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!(
             "{}: lead {} holds no usable signal (all flat or missing): nothing to detect",
             rec.header_path().display(),
-            signals.specs()[0].description
+            description
         );
     }
     for (r, why) in &unusable {
@@ -116,7 +118,7 @@ pub fn run(args: Args) -> Result<()> {
         "{} beats in {:.1} s of {} -> {}",
         beats.len(),
         x.len() as f64 / fs,
-        signals.specs()[0].description,
+        description,
         args.out.display()
     );
     Ok(())
