@@ -162,6 +162,27 @@ fn unusable_stretches_serial(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>,
 /// an unusable stretch ([`unusable_stretches`]: missing samples, which are bridged by linear
 /// interpolation, and flat dropouts); detection resumes after it.
 pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectError> {
+    Ok(detect_all(x, fs, opts)?.beats)
+}
+
+/// What [`detect_all`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Detection {
+    /// The beats, as [`detect`] gives them.
+    pub beats: Vec<usize>,
+    /// The stretches where nothing can be detected ([`unusable_stretches`]).
+    pub unusable: Vec<(std::ops::Range<usize>, Unusable)>,
+}
+
+impl Detection {
+    /// Whether no sample of an `n`-sample signal is usable.
+    pub fn nothing_usable(&self, n: usize) -> bool {
+        self.unusable.iter().map(|(r, _)| r.len()).sum::<usize>() == n
+    }
+}
+
+/// [`detect`], also giving the unusable stretches it found (for warnings).
+pub fn detect_all(x: &[f32], fs: f64, opts: &Options) -> Result<Detection, DetectError> {
     if !(fs.is_finite() && (MIN_RATE..=MAX_RATE).contains(&fs)) {
         return Err(DetectError::Rate(fs));
     }
@@ -169,27 +190,26 @@ pub fn detect(x: &[f32], fs: f64, opts: &Options) -> Result<Vec<usize>, DetectEr
     if seconds < 2.0 {
         return Err(DetectError::TooShort { seconds });
     }
-    let stretches = unusable_stretches(x, fs);
+    let unusable = unusable_stretches(x, fs);
     if !x.iter().any(|v| v.is_finite()) {
-        return Ok(Vec::new());
+        return Ok(Detection {
+            beats: Vec::new(),
+            unusable,
+        });
     }
     let beats = match opts.method {
         Method::PanTompkins => {
             let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-            if wonhee_signal::fill_nan_linear(&mut y).is_err() {
-                return Ok(Vec::new());
-            }
+            // Cannot fail: `x` holds a finite sample.
+            let _ = wonhee_signal::fill_nan_linear(&mut y);
             pan_tompkins(&y, fs)
         }
         Method::Elgendi => {
             elgendi::elgendi_with(x.len(), fs, elgendi::SEGMENT, &|r, out| filled(x, r, out))
         }
     };
-    Ok(outside(
-        beats,
-        &stretches,
-        (EDGE_SECONDS * fs).round() as usize,
-    ))
+    let beats = outside(beats, &unusable, (EDGE_SECONDS * fs).round() as usize);
+    Ok(Detection { beats, unusable })
 }
 
 /// Writes `x[r]` as f64 into `out`, with every non-finite sample replaced as

@@ -65,11 +65,7 @@ impl Batch {
     pub fn synthetic(cfg: &RunConfig, b: usize, dev: &Device, seed: u64) -> Result<Self> {
         let l = cfg.model.seq_len;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut normal = || {
-            let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-            let u2: f64 = rng.random();
-            ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-        };
+        let mut normal = || gaussian(&mut rng, 1.0) as f32;
         let x: Vec<f32> = (0..b * l).map(|_| normal()).collect();
         let rhythm: Vec<f32> = (0..b * cfg.model.rhythm_inputs)
             .map(|_| 0.2 * normal())
@@ -284,11 +280,14 @@ impl BatchSource {
             return x.to_vec();
         }
         x.iter()
-            .map(|&v| {
-                let u1: f64 = self.noise.random_range(f64::EPSILON..1.0);
-                let u2: f64 = self.noise.random();
-                v + (s * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
-            })
+            .map(|&v| v + gaussian(&mut self.noise, s) as f32)
             .collect()
     }
+}
+
+/// One draw of a centred Gaussian of standard deviation `s` (Box-Muller, two uniforms).
+fn gaussian(rng: &mut ChaCha8Rng, s: f64) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    s * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }

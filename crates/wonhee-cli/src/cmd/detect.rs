@@ -86,16 +86,17 @@ pub fn run(args: Args) -> Result<()> {
         MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
         MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
     };
-    let unusable = wonhee_detect::unusable_stretches(&x, fs);
-    let bad: usize = unusable.iter().map(|(r, _)| r.len()).sum();
-    if bad == x.len() {
+    let opts = wonhee_detect::Options { method };
+    let found = wonhee_detect::detect_all(&x, fs, &opts)
+        .with_context(|| format!("{}", rec.header_path().display()))?;
+    if found.nothing_usable(x.len()) {
         bail!(
             "{}: lead {} holds no usable signal (all flat or missing): nothing to detect",
             rec.header_path().display(),
             description
         );
     }
-    for (r, why) in &unusable {
+    for (r, why) in &found.unusable {
         tracing::warn!(
             "{}: no usable signal from {:.2} s to {:.2} s ({}): no beats there",
             rec.header_path().display(),
@@ -107,9 +108,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         );
     }
-    let opts = wonhee_detect::Options { method };
-    let beats = wonhee_detect::detect(&x, fs, &opts)
-        .with_context(|| format!("{}", rec.header_path().display()))?;
+    let beats = found.beats;
     match table {
         Some(_) => write_table(&args.out, &beats, fs)?,
         None => write_annotations(&args.out, &beats)?,
