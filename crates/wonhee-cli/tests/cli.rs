@@ -512,4 +512,40 @@ fn detect_warns_about_dropouts_and_refuses_a_record_with_no_signal() {
         "{}",
         stderr_of(&o)
     );
+    // Missing samples (the format's invalid value) are named in a warning.
+    let mut gaps = samples.clone();
+    gaps[10 * 360..12 * 360].fill(-32768);
+    write_record(tmp.path(), "gap", 360.0, Format::F16, &[data(gaps)], &[]).unwrap();
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("gap"))
+        .arg("--out")
+        .arg(tmp.path().join("gap.csv"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("no usable signal from 10.00 s to 12.00 s (missing samples)"),
+        "{}",
+        stderr_of(&o)
+    );
+    // A signal file shorter than its header says: an error naming the file, nothing written.
+    let dat = tmp.path().join("drop.dat");
+    let bytes = std::fs::read(&dat).unwrap();
+    std::fs::write(&dat, &bytes[..bytes.len() / 2]).unwrap();
+    let out = tmp.path().join("cut.qrs");
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("drop"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("drop.dat: truncated"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!out.exists());
 }

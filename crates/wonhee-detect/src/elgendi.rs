@@ -16,6 +16,8 @@ use std::ops::Range;
 use rayon::prelude::*;
 use wonhee_signal::filter::BandPass;
 
+use crate::source::ReadError;
+
 /// Samples per segment.
 pub(crate) const SEGMENT: usize = 1 << 16;
 /// Signal filtered before and after a segment for the band-pass to settle (seconds): about 70
@@ -26,9 +28,12 @@ const LANES: usize = 4;
 
 /// The QRS positions (sample indices) in `x` sampled at `fs` Hz.
 pub fn elgendi(x: &[f64], fs: f64) -> Vec<usize> {
-    elgendi_with(x.len(), fs, SEGMENT, &|r: Range<usize>, out: &mut [f64]| {
+    let fill = |r: Range<usize>, out: &mut [f64]| {
         out.copy_from_slice(&x[r]);
-    })
+        Ok(())
+    };
+    // The fill cannot fail.
+    elgendi_with(x.len(), fs, SEGMENT, &fill).unwrap_or_default()
 }
 
 /// A maximal run of samples where the short average exceeds the long one plus the offset.
@@ -40,6 +45,10 @@ struct Run {
     peak: usize,
     amp: f64,
 }
+
+/// Writes the signal's samples `range` as f64 into the slice.
+pub(crate) trait Fill: Fn(Range<usize>, &mut [f64]) -> Result<(), ReadError> + Sync {}
+impl<F: Fn(Range<usize>, &mut [f64]) -> Result<(), ReadError> + Sync> Fill for F {}
 
 /// Fixed quantities of one detection.
 struct Plan<'a, F> {
@@ -56,7 +65,7 @@ struct Plan<'a, F> {
     fill: &'a F,
 }
 
-impl<F: Fn(Range<usize>, &mut [f64]) + Sync> Plan<'_, F> {
+impl<F: Fill> Plan<'_, F> {
     /// The samples of segment `k`.
     fn segment(&self, k: usize) -> Range<usize> {
         let s = k * self.seg;
@@ -71,14 +80,19 @@ impl<F: Fn(Range<usize>, &mut [f64]) + Sync> Plan<'_, F> {
 
     /// The band-passed signal over [`Plan::filtered`] of `N` segments of equal filtered
     /// length, interleaved.
-    fn band<const N: usize>(&self, ks: [usize; N], buf: &mut Vec<[f64; N]>, lane: &mut Vec<f64>) {
+    fn band<const N: usize>(
+        &self,
+        ks: [usize; N],
+        buf: &mut Vec<[f64; N]>,
+        lane: &mut Vec<f64>,
+    ) -> Result<(), ReadError> {
         let len = self.filtered(ks[0]).len();
         buf.clear();
         buf.resize(len, [0.0; N]);
         for (j, &k) in ks.iter().enumerate() {
             lane.clear();
             lane.resize(len, 0.0);
-            (self.fill)(self.filtered(k), lane);
+            (self.fill)(self.filtered(k), lane)?;
             for (b, &v) in buf.iter_mut().zip(lane.iter()) {
                 b[j] = v;
             }
@@ -86,31 +100,121 @@ impl<F: Fn(Range<usize>, &mut [f64]) + Sync> Plan<'_, F> {
         if let Some(bp) = &self.band {
             bp.apply_lanes(buf);
         }
+        Ok(())
     }
 
-    /// The sum of squared band over each of segments `ks`.
-    fn sums<const N: usize>(&self, ks: [usize; N]) -> [f64; N] {
+    /// The sum of squared band over each of segments `ks`, which share one geometry (the
+    /// same length and the same filtered margin); the lanes are summed side by side, each in
+    /// sample order.
+    fn sums<const N: usize>(&self, ks: [usize; N]) -> Result<[f64; N], ReadError> {
         let (mut buf, mut lane) = (Vec::new(), Vec::new());
-        self.band(ks, &mut buf, &mut lane);
-        let mut out = [0.0; N];
-        for (j, &k) in ks.iter().enumerate() {
-            let (r, a) = (self.segment(k), self.filtered(k).start);
-            out[j] = buf[r.start - a..r.end - a]
-                .iter()
-                .map(|b| b[j] * b[j])
-                .sum::<f64>();
+        self.band(ks, &mut buf, &mut lane)?;
+        let (r, a) = (self.segment(ks[0]), self.filtered(ks[0]).start);
+        let mut acc = [0.0; N];
+        for b in &buf[r.start - a..r.end - a] {
+            for j in 0..N {
+                acc[j] += b[j] * b[j];
+            }
         }
-        out
+        Ok(acc)
     }
 
-    /// The runs (clipped to the segment) in each of segments `ks`.
-    fn runs<const N: usize>(&self, ks: [usize; N], offset: f64) -> Vec<Vec<Run>> {
+    /// [`Plan::runs`] of `N` full segments (all of whose averages lie inside the signal), the
+    /// lanes side by side: the same arithmetic as [`Plan::runs`], lane by lane.
+    fn runs_lanes<const N: usize>(
+        &self,
+        ks: [usize; N],
+        offset: f64,
+    ) -> Result<Vec<Vec<Run>>, ReadError> {
+        const { assert!(N <= 32) };
         let (mut buf, mut lane) = (Vec::new(), Vec::new());
-        self.band(ks, &mut buf, &mut lane);
+        self.band(ks, &mut buf, &mut lane)?;
+        let (r0, a0) = (self.segment(ks[0]), self.filtered(ks[0]).start);
+        let seg = r0.len();
+        // buf[at + t] is the band at sample `r.start + t` of each lane's segment `r`.
+        let at = r0.start - a0;
+        let pa = at - self.left;
+        let (hq, hb) = (self.w_qrs / 2, self.w_beat / 2);
+        let (wq, wb) = (self.w_qrs as f64, self.w_beat as f64);
+        let (q0, b0) = (self.left - hq, self.left - hb);
+        // Prefix sums of the squared band from `pa`, kept in a ring: sample t needs those
+        // from `t` (min(q0, b0) = 0) to `t + reach`.
+        let reach = (q0 + self.w_qrs).max(b0 + self.w_beat);
+        let size = (reach + 1).next_power_of_two();
+        let m = size - 1;
+        let mut ring: Vec<[f64; N]> = vec![[0.0; N]; size];
+        let mut acc = [0.0; N];
+        let mut push = |ring: &mut Vec<[f64; N]>, p: usize| {
+            let b = &buf[pa + p - 1];
+            for j in 0..N {
+                acc[j] += b[j] * b[j];
+            }
+            ring[p & m] = acc;
+        };
+        for p in 1..=reach {
+            push(&mut ring, p);
+        }
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); N];
+        let mut cur: [Option<Run>; N] = [None; N];
+        let mut open = false;
+        for t in 0..seg {
+            if t > 0 {
+                push(&mut ring, t + reach);
+            }
+            let (ql, qh) = (&ring[(t + q0) & m], &ring[(t + q0 + self.w_qrs) & m]);
+            let (bl, bh) = (&ring[(t + b0) & m], &ring[(t + b0 + self.w_beat) & m]);
+            let mut mask = 0u32;
+            for j in 0..N {
+                let hit = (qh[j] - ql[j]) / wq > (bh[j] - bl[j]) / wb + offset;
+                mask |= u32::from(hit) << j;
+            }
+            if mask == 0 && !open {
+                continue;
+            }
+            open = false;
+            for j in 0..N {
+                if mask >> j & 1 == 1 {
+                    let i = self.segment(ks[j]).start + t;
+                    let amp = buf[at + t][j].abs();
+                    match &mut cur[j] {
+                        Some(c) => {
+                            c.end = i + 1;
+                            if amp.total_cmp(&c.amp).is_ge() {
+                                (c.peak, c.amp) = (i, amp);
+                            }
+                        }
+                        None => {
+                            cur[j] = Some(Run {
+                                start: i,
+                                end: i + 1,
+                                peak: i,
+                                amp,
+                            });
+                        }
+                    }
+                    open = true;
+                } else if let Some(c) = cur[j].take() {
+                    runs[j].push(c);
+                }
+            }
+        }
+        for (out, c) in runs.iter_mut().zip(cur) {
+            out.extend(c);
+        }
+        Ok(runs)
+    }
+
+    /// The runs (clipped to the segment) in segment `k`, whose averages may reach past the
+    /// signal's ends.
+    fn runs(&self, k: usize, offset: f64) -> Result<Vec<Run>, ReadError> {
+        let ks = [k];
+        let (mut buf, mut lane) = (Vec::new(), Vec::new());
+        self.band(ks, &mut buf, &mut lane)?;
         let mut prefix: Vec<f64> = Vec::new();
         let mut above: Vec<bool> = Vec::new();
         let (hq, hb) = (self.w_qrs / 2, self.w_beat / 2);
-        ks.iter()
+        let mut out: Vec<Vec<Run>> = ks
+            .iter()
             .enumerate()
             .map(|(j, &k)| {
                 let r = self.segment(k);
@@ -186,12 +290,13 @@ impl<F: Fn(Range<usize>, &mut [f64]) + Sync> Plan<'_, F> {
                 runs.extend(cur);
                 runs
             })
-            .collect()
+            .collect();
+        Ok(out.pop().unwrap_or_default())
     }
 }
 
 /// Jobs of [`LANES`] segments of equal filtered length, and single segments (the edges).
-fn jobs<F: Fn(Range<usize>, &mut [f64]) + Sync>(plan: &Plan<'_, F>) -> Vec<Vec<usize>> {
+fn jobs<F: Fill>(plan: &Plan<'_, F>) -> Vec<Vec<usize>> {
     let count = plan.n.div_ceil(plan.seg);
     let full = plan.seg + plan.left + plan.right + 2 * plan.warm;
     let mut out: Vec<Vec<usize>> = Vec::new();
@@ -212,12 +317,12 @@ fn jobs<F: Fn(Range<usize>, &mut [f64]) + Sync>(plan: &Plan<'_, F>) -> Vec<Vec<u
 }
 
 /// [`elgendi`] on `n` samples that `fill(range, out)` writes as f64, `seg` samples at a time.
-pub(crate) fn elgendi_with<F: Fn(Range<usize>, &mut [f64]) + Sync>(
+pub(crate) fn elgendi_with<F: Fill>(
     n: usize,
     fs: f64,
     seg: usize,
     fill: &F,
-) -> Vec<usize> {
+) -> Result<Vec<usize>, ReadError> {
     let w_qrs = ((0.097 * fs).round() as usize).max(1);
     let w_beat = ((0.611 * fs).round() as usize).max(1);
     let plan = Plan {
@@ -236,21 +341,21 @@ pub(crate) fn elgendi_with<F: Fn(Range<usize>, &mut [f64]) + Sync>(
     // Pass 1: the mean squared band, for the offset.
     let sums: Vec<Vec<f64>> = jobs
         .par_iter()
-        .map(|job| match *job.as_slice() {
-            [a, b, c, d] => plan.sums([a, b, c, d]).to_vec(),
-            _ => job.iter().map(|&k| plan.sums([k])[0]).collect(),
+        .map(|job| match <[usize; LANES]>::try_from(job.as_slice()) {
+            Ok(ks) => Ok(plan.sums(ks)?.to_vec()),
+            Err(_) => job.iter().map(|&k| Ok(plan.sums([k])?[0])).collect(),
         })
-        .collect();
+        .collect::<Result<_, ReadError>>()?;
     let total: f64 = sums.iter().flatten().sum();
     let offset = 0.08 * total / n.max(1) as f64;
     // Pass 2: the runs of each segment, joined across segment boundaries.
     let runs: Vec<Vec<Vec<Run>>> = jobs
         .par_iter()
-        .map(|job| match *job.as_slice() {
-            [a, b, c, d] => plan.runs([a, b, c, d], offset),
-            _ => job.iter().flat_map(|&k| plan.runs([k], offset)).collect(),
+        .map(|job| match <[usize; LANES]>::try_from(job.as_slice()) {
+            Ok(ks) => plan.runs_lanes(ks, offset),
+            Err(_) => job.iter().map(|&k| plan.runs(k, offset)).collect(),
         })
-        .collect();
+        .collect::<Result<_, ReadError>>()?;
     let refractory = (0.200 * fs).round() as usize;
     let mut beats: Vec<usize> = Vec::new();
     let mut last_amp = 0.0f64;
@@ -292,5 +397,5 @@ pub(crate) fn elgendi_with<F: Fn(Range<usize>, &mut [f64]) + Sync>(
     if let Some(p) = pending {
         accept(p, &mut beats);
     }
-    beats
+    Ok(beats)
 }

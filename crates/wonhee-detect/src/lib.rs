@@ -1,12 +1,14 @@
 //! QRS detection on one ECG lead at any sampling rate from 100 Hz to 1 kHz: slices in, beat
 //! positions (sample indices) out.
 //!
-//! Work in progress (issue 17). Two published methods, each with its filters designed for the
+//! Two published methods, each with its filters designed for the
 //! rate: [`Method::PanTompkins`] (Pan & Tompkins, IEEE TBME 32(3), 1985: zero-phase 5-15 Hz
 //! band-pass, five-point derivative, squaring, 150 ms moving-window integration, adaptive
 //! signal and noise levels, search-back for missed beats, T-wave rejection) and
 //! [`Method::Elgendi`] (Elgendi et al. 2010: two moving averages of the squared 8-20 Hz band),
 //! the default, chosen by measuring both on MIT-BIH (docs/benchmarks.md).
+//! [`detect_in`] reads the signal from any [`Source`] a stretch at a time (a record's file, say),
+//! finding the same beats as [`detect_all`] on the whole slice without holding it.
 //! [`Streaming`] takes the signal in chunks and reports each beat within [`LATENCY_SECONDS`]
 //! (plus one step) of its sample's arrival.
 //!
@@ -22,11 +24,17 @@
 
 mod elgendi;
 mod pan_tompkins;
+mod source;
 mod stream;
+mod unusable;
 
 pub use elgendi::elgendi;
 pub use pan_tompkins::pan_tompkins;
+pub use source::{ReadError, Source};
 pub use stream::{LATENCY_SECONDS, Streaming};
+#[cfg(test)]
+use unusable::unusable_stretches_serial;
+pub use unusable::{FLAT_SECONDS, Unusable, unusable_stretches, unusable_stretches_in};
 
 /// Lowest sampling rate accepted (Hz).
 pub const MIN_RATE: f64 = 100.0;
@@ -45,6 +53,9 @@ pub enum DetectError {
         /// Its length in seconds.
         seconds: f64,
     },
+    /// A [`Source`] could not be read.
+    #[error("reading the signal: {0}")]
+    Read(ReadError),
 }
 
 /// Detection method.
@@ -63,98 +74,6 @@ pub enum Method {
 pub struct Options {
     /// The method.
     pub method: Method,
-}
-
-/// Why a stretch of signal is unusable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unusable {
-    /// Missing samples (NaN or infinite).
-    Missing,
-    /// A flat line (a lead off, a dropout): the same value for at least [`FLAT_SECONDS`].
-    Flat,
-}
-
-/// A flat stretch this long (seconds) or longer counts as a dropout.
-pub const FLAT_SECONDS: f64 = 1.0;
-
-/// The stretches of `x` (at `fs` Hz) where no beat can be detected, as half-open sample ranges
-/// in order: runs of missing samples, and runs of one value lasting [`FLAT_SECONDS`] or more.
-pub fn unusable_stretches(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>, Unusable)> {
-    // The stretches are the maximal runs of non-finite samples, and the maximal runs of one
-    // finite value at least `min_flat` long. Such a run covers two samples `h` apart at
-    // multiples of `h`, so only where those are equal is the signal looked at closely.
-    let min_flat = ((FLAT_SECONDS * fs).ceil() as usize).max(2);
-    let h = (min_flat / 2).max(1);
-    let n = x.len();
-    let mut out = Vec::new();
-    // Missing runs, looked for only in blocks that hold a non-finite sample.
-    const BLOCK: usize = 4096;
-    let mut i = 0;
-    for (k, c) in x.chunks(BLOCK).enumerate() {
-        if c.iter().all(|v| v.is_finite()) {
-            continue;
-        }
-        i = i.max(k * BLOCK);
-        while i < k * BLOCK + c.len() {
-            if x[i].is_finite() {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && !x[i].is_finite() {
-                i += 1;
-            }
-            out.push((start..i, Unusable::Missing));
-        }
-    }
-    // Flat runs: one covers two equal samples at consecutive multiples of `h`.
-    let mut flat_end = 0;
-    let mut p = 0;
-    while p + h < n {
-        let v = x[p];
-        if p >= flat_end && v.is_finite() && v == x[p + h] {
-            let mut a = p;
-            while a > 0 && x[a - 1] == v {
-                a -= 1;
-            }
-            let mut e = p + 1;
-            while e < n && x[e] == v {
-                e += 1;
-            }
-            if e > p + h && e - a >= min_flat {
-                out.push((a..e, Unusable::Flat));
-                flat_end = e;
-            }
-        }
-        p += h;
-    }
-    out.sort_by_key(|(r, _)| r.start);
-    out
-}
-
-/// The reference [`unusable_stretches`]: one sample at a time.
-#[cfg(test)]
-fn unusable_stretches_serial(x: &[f32], fs: f64) -> Vec<(std::ops::Range<usize>, Unusable)> {
-    let min_flat = (FLAT_SECONDS * fs).ceil() as usize;
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < x.len() {
-        let start = i;
-        if !x[i].is_finite() {
-            while i < x.len() && !x[i].is_finite() {
-                i += 1;
-            }
-            out.push((start..i, Unusable::Missing));
-            continue;
-        }
-        while i < x.len() && x[i] == x[start] {
-            i += 1;
-        }
-        if i - start >= min_flat.max(2) {
-            out.push((start..i, Unusable::Flat));
-        }
-    }
-    out
 }
 
 /// The sample index of every QRS complex detected in `x` (one lead at `fs` Hz), ascending,
@@ -183,15 +102,32 @@ impl Detection {
 
 /// [`detect`], also giving the unusable stretches it found (for warnings).
 pub fn detect_all(x: &[f32], fs: f64, opts: &Options) -> Result<Detection, DetectError> {
+    detect_in(x, fs, opts)
+}
+
+/// [`detect_all`] on a signal read a stretch at a time ([`Source`]), e.g. straight from a
+/// record's file: no copy of the whole signal is made (Elgendi; Pan-Tompkins reads it whole).
+/// The beats are those [`detect_all`] finds on the same samples.
+pub fn detect_in<S: Source + ?Sized>(
+    src: &S,
+    fs: f64,
+    opts: &Options,
+) -> Result<Detection, DetectError> {
     if !(fs.is_finite() && (MIN_RATE..=MAX_RATE).contains(&fs)) {
         return Err(DetectError::Rate(fs));
     }
-    let seconds = x.len() as f64 / fs;
+    let n = src.len();
+    let seconds = n as f64 / fs;
     if seconds < 2.0 {
         return Err(DetectError::TooShort { seconds });
     }
-    let unusable = unusable_stretches(x, fs);
-    if !x.iter().any(|v| v.is_finite()) {
+    let unusable = unusable_stretches_in(src, fs).map_err(DetectError::Read)?;
+    let missing: Vec<std::ops::Range<usize>> = unusable
+        .iter()
+        .filter(|(_, why)| *why == Unusable::Missing)
+        .map(|(r, _)| r.clone())
+        .collect();
+    if missing.iter().map(|r| r.len()).sum::<usize>() == n {
         return Ok(Detection {
             beats: Vec::new(),
             unusable,
@@ -199,55 +135,17 @@ pub fn detect_all(x: &[f32], fs: f64, opts: &Options) -> Result<Detection, Detec
     }
     let beats = match opts.method {
         Method::PanTompkins => {
-            let mut y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-            // Cannot fail: `x` holds a finite sample.
-            let _ = wonhee_signal::fill_nan_linear(&mut y);
+            let mut y = vec![0.0f64; n];
+            source::filled(src, &missing, 0..n, &mut y).map_err(DetectError::Read)?;
             pan_tompkins(&y, fs)
         }
-        Method::Elgendi => {
-            elgendi::elgendi_with(x.len(), fs, elgendi::SEGMENT, &|r, out| filled(x, r, out))
-        }
+        Method::Elgendi => elgendi::elgendi_with(n, fs, elgendi::SEGMENT, &|r, out| {
+            source::filled(src, &missing, r, out)
+        })
+        .map_err(DetectError::Read)?,
     };
     let beats = outside(beats, &unusable, (EDGE_SECONDS * fs).round() as usize);
     Ok(Detection { beats, unusable })
-}
-
-/// Writes `x[r]` as f64 into `out`, with every non-finite sample replaced as
-/// [`wonhee_signal::fill_nan_linear`] replaces it in the whole of `x` (the same arithmetic):
-/// linearly between the finite samples either side, or the nearest finite one at the ends. `x`
-/// must hold a finite sample.
-fn filled(x: &[f32], r: std::ops::Range<usize>, out: &mut [f64]) {
-    let base = r.start;
-    for (o, &v) in out.iter_mut().zip(&x[r.clone()]) {
-        *o = f64::from(v);
-    }
-    if x[r.clone()].iter().all(|v| v.is_finite()) {
-        return;
-    }
-    let mut i = r.start;
-    while i < r.end {
-        let v = x[i];
-        if v.is_finite() {
-            out[i - base] = f64::from(v);
-            i += 1;
-            continue;
-        }
-        let before = x[..i].iter().rposition(|v| v.is_finite());
-        let after = x[i..].iter().position(|v| v.is_finite()).map(|p| i + p);
-        let stop = after.unwrap_or(x.len()).min(r.end);
-        for k in i..stop {
-            out[k - base] = match (before, after) {
-                (Some(p), Some(q)) => {
-                    let (a, b) = (f64::from(x[p]), f64::from(x[q]));
-                    a + (b - a) * (k - p) as f64 / (q - p) as f64
-                }
-                (Some(p), None) => f64::from(x[p]),
-                (None, Some(q)) => f64::from(x[q]),
-                (None, None) => 0.0,
-            };
-        }
-        i = stop;
-    }
 }
 
 /// Beats this close (seconds) to an unusable stretch are dropped: the step into or out of a
@@ -411,7 +309,8 @@ mod tests {
 
     /// Segmenting changes no beat: on every MIT-BIH record, Elgendi in segments (the default
     /// and a small, odd size) finds exactly the beats of one segment holding the whole
-    /// record, which is the unsegmented computation.
+    /// record, which is the unsegmented computation; read from the file a stretch at a time,
+    /// it finds what it finds in the slice.
     #[test]
     #[ignore = "needs MIT-BIH"]
     fn segments_change_no_beat_on_mitdb() {
@@ -423,16 +322,98 @@ mod tests {
             let rec = wonhee_wfdb::Record::open(dir.join(name)).unwrap();
             let x = rec.read_signals().unwrap().physical_f32(0);
             let fs = rec.header().fs;
-            let fill = |r: std::ops::Range<usize>, out: &mut [f64]| filled(&x, r, out);
-            let whole = elgendi::elgendi_with(x.len(), fs, x.len(), &fill);
+            let missing: Vec<_> = unusable_stretches(&x, fs)
+                .into_iter()
+                .filter(|(_, why)| *why == Unusable::Missing)
+                .map(|(r, _)| r)
+                .collect();
+            let fill = |r: std::ops::Range<usize>, out: &mut [f64]| {
+                source::filled(x.as_slice(), &missing, r, out)
+            };
+            let whole = elgendi::elgendi_with(x.len(), fs, x.len(), &fill).unwrap();
+            // Read from the file a stretch at a time: the same beats as from the slice.
+            struct Lead(wonhee_wfdb::SignalView);
+            impl Source for Lead {
+                fn len(&self) -> usize {
+                    self.0.len()
+                }
+                fn read(&self, start: usize, out: &mut [f32]) -> Result<(), ReadError> {
+                    Ok(self.0.physical_into(start, out)?)
+                }
+            }
+            let lead = Lead(rec.view(0).unwrap());
+            assert_eq!(
+                detect_in(&lead, fs, &Options::default()).unwrap(),
+                detect_all(&x, fs, &Options::default()).unwrap(),
+                "{name}: read from the file"
+            );
             for seg in [elgendi::SEGMENT, 9_999] {
                 assert_eq!(
-                    elgendi::elgendi_with(x.len(), fs, seg, &fill),
+                    elgendi::elgendi_with(x.len(), fs, seg, &fill).unwrap(),
                     whole,
                     "{name}, segments of {seg}"
                 );
             }
         }
+    }
+
+    /// A slice read only through [`Source::read`], remembering the longest read.
+    struct Chunked<'a> {
+        x: &'a [f32],
+        longest: std::sync::atomic::AtomicUsize,
+        fail_at: Option<usize>,
+    }
+
+    impl Source for Chunked<'_> {
+        fn len(&self) -> usize {
+            self.x.len()
+        }
+
+        fn read(&self, start: usize, out: &mut [f32]) -> Result<(), ReadError> {
+            self.longest
+                .fetch_max(out.len(), std::sync::atomic::Ordering::Relaxed);
+            if self
+                .fail_at
+                .is_some_and(|f| (start..start + out.len()).contains(&f))
+            {
+                return Err("test.dat: the disk went away".into());
+            }
+            self.x.read(start, out)
+        }
+    }
+
+    #[test]
+    fn a_source_is_read_a_stretch_at_a_time_with_the_beats_of_the_whole_slice() {
+        let fs = 360.0;
+        let (mut x, _) = synthetic(fs, 600.0, 0.8);
+        x[(100.0 * fs) as usize..(103.0 * fs) as usize].fill(f32::NAN);
+        x[(200.0 * fs) as usize..(204.0 * fs) as usize].fill(0.25);
+        let want = detect_all(&x, fs, &Options::default()).unwrap();
+        assert_eq!(want.unusable.len(), 2);
+        let src = Chunked {
+            x: &x,
+            longest: 0.into(),
+            fail_at: None,
+        };
+        let got = detect_in(&src, fs, &Options::default()).unwrap();
+        assert_eq!(got, want);
+        let longest = src.longest.into_inner();
+        assert!(
+            longest < x.len() / 2,
+            "read {longest} of {} at once",
+            x.len()
+        );
+        let failing = Chunked {
+            x: &x,
+            longest: 0.into(),
+            fail_at: Some(150_000),
+        };
+        let err = detect_in(&failing, fs, &Options::default()).unwrap_err();
+        assert!(matches!(err, DetectError::Read(_)));
+        assert!(
+            err.to_string().contains("test.dat: the disk went away"),
+            "{err}"
+        );
     }
 
     #[test]

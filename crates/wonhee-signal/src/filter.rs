@@ -178,8 +178,14 @@ impl BandPass {
     /// Filters `N` independent signals at once, interleaved (`x[t][j]` is sample `t` of signal
     /// `j`), each exactly as [`BandPass::apply`] would (bit for bit): the lanes and the two
     /// sections, run in one loop, are independent chains that the processor overlaps, where
-    /// `apply` waits on one recursion at a time.
+    /// `apply` waits on one recursion at a time. Compiled for the widest vector registers the
+    /// processor has (via `pulp`); no fused multiply-adds, so the bits do not depend on them.
     pub fn apply_lanes<const N: usize>(&self, x: &mut [[f64; N]]) {
+        pulp::Arch::new().dispatch(Lanes { bp: self, x });
+    }
+
+    #[inline(always)]
+    fn lanes<const N: usize>(&self, x: &mut [[f64; N]]) {
         let [s1, s2] = &self.sections;
         Self::pair(s1, s2, x.iter_mut());
         Self::pair(s1, s2, x.iter_mut().rev());
@@ -211,6 +217,22 @@ impl BandPass {
             .map(|s| s.gain(f, fs))
             .product::<f64>()
             .powi(2)
+    }
+}
+
+/// [`BandPass::apply_lanes`] as a `pulp` operation: compiled once per instruction set (a plain
+/// generic function would get only the baseline's 128-bit registers).
+struct Lanes<'a, const N: usize> {
+    bp: &'a BandPass,
+    x: &'a mut [[f64; N]],
+}
+
+impl<const N: usize> pulp::WithSimd for Lanes<'_, N> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.bp.lanes(self.x);
     }
 }
 

@@ -241,9 +241,24 @@ fn decode_file(
     sig_len: Option<u64>,
     chans: &mut Vec<Vec<i32>>,
 ) -> Result<usize> {
-    let k = wanted.len();
+    let n_frames = count_frames(bytes.len() as u64, path, spec, wanted.len(), sig_len)?;
+    let offset = spec.byte_offset;
+    let body = &bytes[offset as usize..];
+    format::decode_into(spec.format, body, n_frames, wanted, chans);
+    Ok(n_frames)
+}
+
+/// The number of frames of `k` signals in `spec`'s format in a signal file of `len` bytes: the
+/// header's claim `sig_len` (checked against the file's size), else as many whole frames as
+/// the file holds after the byte offset.
+pub(crate) fn count_frames(
+    len: u64,
+    path: &Path,
+    spec: &SignalSpec,
+    k: usize,
+    sig_len: Option<u64>,
+) -> Result<usize> {
     let fmt = spec.format;
-    let len = bytes.len() as u64;
     let offset = spec.byte_offset;
     if offset > len {
         return Err(WfdbError::Truncated {
@@ -275,11 +290,8 @@ fn decode_file(
         // Length not given: as many whole frames as the file holds.
         _ => fmt.samples_in(len - offset) / k64.max(1),
     };
-    let n_frames = usize::try_from(n_frames)
-        .map_err(|_| WfdbError::invalid(path, "record too long for this platform"))?;
-    let body = &bytes[offset as usize..];
-    format::decode_into(fmt, body, n_frames, wanted, chans);
-    Ok(n_frames)
+    usize::try_from(n_frames)
+        .map_err(|_| WfdbError::invalid(path, "record too long for this platform"))
 }
 
 fn verify_checksum(spec: &SignalSpec, samples: &[i32], path: &Path, index: usize) {

@@ -77,19 +77,18 @@ pub fn run(args: Args) -> Result<()> {
     let table = TableFormat::from_path(&args.out).ok();
     let rec = Record::open(&args.record)?;
     let lead = pick_lead(&rec, args.lead.as_deref())?;
-    let signals = rec.read_selected(&[lead])?;
-    let fs = signals.fs();
-    let description = signals.specs()[0].description.clone();
-    // The one lead, converted where it was decoded: no other copy of the signal.
-    let x = signals.into_physical_f32(0);
+    // Read from the file a stretch at a time: no copy of the whole lead is held.
+    let x = Lead(rec.view(lead)?);
+    let fs = x.0.fs();
+    let description = x.0.spec().description.clone();
     let method = match args.method {
         MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
         MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
     };
     let opts = wonhee_detect::Options { method };
-    let found = wonhee_detect::detect_all(&x, fs, &opts)
+    let found = wonhee_detect::detect_in(&x, fs, &opts)
         .with_context(|| format!("{}", rec.header_path().display()))?;
-    if found.nothing_usable(x.len()) {
+    if found.nothing_usable(x.0.len()) {
         bail!(
             "{}: lead {} holds no usable signal (all flat or missing): nothing to detect",
             rec.header_path().display(),
@@ -116,11 +115,24 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!(
         "{} beats in {:.1} s of {} -> {}",
         beats.len(),
-        x.len() as f64 / fs,
+        x.0.len() as f64 / fs,
         description,
         args.out.display()
     );
     Ok(())
+}
+
+/// A lead of a WFDB record as a detection [`wonhee_detect::Source`].
+struct Lead(wonhee_wfdb::SignalView);
+
+impl wonhee_detect::Source for Lead {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn read(&self, start: usize, out: &mut [f32]) -> Result<(), wonhee_detect::ReadError> {
+        Ok(self.0.physical_into(start, out)?)
+    }
 }
 
 fn write_table(path: &Path, beats: &[usize], fs: f64) -> Result<()> {
