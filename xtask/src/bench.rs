@@ -33,6 +33,9 @@ pub enum Which {
     Tsne,
     /// `wonhee detect` on a 24-hour lead (the 48 records' MLII joined) vs NeuroKit2 and XQRS.
     Detect,
+    /// `wonhee predict` (detection and the shipped model) on a 30-minute record and on a
+    /// 24-hour two-lead recording.
+    Predict,
     /// All of the above.
     All,
 }
@@ -57,6 +60,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
             Which::Eval,
             Which::Tsne,
             Which::Detect,
+            Which::Predict,
             Which::Model,
         ],
         Which::Wfdb => &[Which::Wfdb],
@@ -66,6 +70,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
         Which::Eval => &[Which::Eval],
         Which::Tsne => &[Which::Tsne],
         Which::Detect => &[Which::Detect],
+        Which::Predict => &[Which::Predict],
     };
     for &w in list {
         let (name, text) = match w {
@@ -74,6 +79,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
             Which::Model => ("model", model(opt)?),
             Which::Tsne => ("tsne", tsne(opt)?),
             Which::Detect => ("detect", detect(opt)?),
+            Which::Predict => ("predict", predict(opt)?),
             Which::Signal => (
                 "signal",
                 criterion(
@@ -319,6 +325,163 @@ fn day_record(data: &Path, dir: &Path) -> Result<(PathBuf, usize)> {
         &["the 48 MIT-BIH records' MLII joined end to end (cargo xtask bench detect)".into()],
     )?;
     Ok((hea.with_extension(""), n))
+}
+
+/// The 48 records' two leads joined end to end (MLII, or lead 0 where there is none, then the
+/// other lead) as one two-signal format-16 record `day2` in `dir`; returns it and its length.
+fn day2_record(data: &Path, dir: &Path) -> Result<(PathBuf, usize)> {
+    let names = std::fs::read_to_string(data.join("RECORDS"))
+        .with_context(|| format!("reading {}", data.join("RECORDS").display()))?;
+    let mut leads: [Vec<i32>; 2] = [Vec::new(), Vec::new()];
+    let mut specs: Option<[wonhee_wfdb::SignalSpec; 2]> = None;
+    let mut fs = 0.0;
+    for name in names.split_whitespace() {
+        let rec = wonhee_wfdb::Record::open(data.join(name))?;
+        let sigs = &rec.header().signals;
+        if sigs.len() < 2 {
+            bail!("{}: fewer than two signals", rec.header_path().display());
+        }
+        let first = sigs
+            .iter()
+            .position(|s| s.description == "MLII")
+            .unwrap_or(0);
+        let order = [first, 1 - first.min(1)];
+        let read = rec.read_selected(&order)?;
+        for (k, lead) in leads.iter_mut().enumerate() {
+            let s = &sigs[order[k]];
+            if s.gain != 200.0 || s.baseline != 1024 {
+                bail!(
+                    "{}: gain or baseline is not 200(1024)",
+                    rec.header_path().display()
+                );
+            }
+            lead.extend_from_slice(read.digital(k));
+        }
+        if specs.is_none() {
+            specs = Some([sigs[order[0]].clone(), sigs[order[1]].clone()]);
+            fs = rec.header().fs;
+        }
+    }
+    let Some([mut a, mut b]) = specs else {
+        bail!("{}: no records", data.display());
+    };
+    a.description = "MLII".into();
+    b.description = "V".into();
+    let n = leads[0].len();
+    let [la, lb] = leads;
+    let hea = wonhee_wfdb::write::write_record(
+        dir,
+        "day2",
+        fs,
+        wonhee_wfdb::Format::F16,
+        &[
+            wonhee_wfdb::write::SignalData {
+                spec: a,
+                samples: la,
+            },
+            wonhee_wfdb::write::SignalData {
+                spec: b,
+                samples: lb,
+            },
+        ],
+        &[
+            "the 48 MIT-BIH records' two leads joined end to end (cargo xtask bench predict)"
+                .into(),
+        ],
+    )?;
+    Ok((hea.with_extension(""), n))
+}
+
+/// Wall time (s) and peak RSS (MiB, when GNU time is at /usr/bin/time) of `wonhee ARGS`, and
+/// its stderr's last line.
+fn timed(wonhee: &Path, args: &[&std::ffi::OsStr]) -> Result<(f64, Option<f64>, String)> {
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let mut cmd = if gnu_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "rss_kb=%M"]).arg(wonhee);
+        c
+    } else {
+        Command::new(wonhee)
+    };
+    let t = Instant::now();
+    let o = cmd.args(args).output()?;
+    let secs = t.elapsed().as_secs_f64();
+    let err = String::from_utf8_lossy(&o.stderr);
+    if !o.status.success() {
+        bail!("wonhee failed: {}", err.trim());
+    }
+    let rss = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rss_kb="))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0);
+    let last = err
+        .lines()
+        .rfind(|l| !l.starts_with("rss_kb="))
+        .unwrap_or("")
+        .to_owned();
+    Ok((secs, rss, last))
+}
+
+/// `wonhee predict` (whole process: model loading, reading, detection, classification,
+/// writing) on record 100 and on the 24-hour two-lead recording.
+fn predict(opt: &Options) -> Result<String> {
+    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let tmp = tempfile::tempdir()?;
+    let (day, n) = day2_record(&opt.data, tmp.path())?;
+    let out = tmp.path().join("beats.csv");
+    let rec100 = opt.data.join("100");
+    let args = |input: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            "predict".into(),
+            input.into(),
+            "--out".into(),
+            out.clone().into(),
+        ]
+    };
+    let mut short = Vec::new();
+    let mut line100 = String::new();
+    for _ in 0..3 {
+        let a = args(&rec100);
+        let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+        let (t, rss, line) = timed(&wonhee, &refs)?;
+        short.push((t, rss));
+        line100 = line;
+    }
+    let a = args(&day);
+    let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+    let (t_day, rss_day, line_day) = timed(&wonhee, &refs)?;
+    let best = short.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let mib = |r: Option<f64>| r.map_or("?".to_owned(), |m| format!("{m:.0} MiB"));
+    let mut s = String::new();
+    writeln!(
+        s,
+        "## `wonhee predict` on any ECG: speed (detection and the shipped model)\n"
+    )?;
+    writeln!(s, "{}\n", machine())?;
+    writeln!(s, "```sh\ncargo xtask bench predict\n```\n")?;
+    writeln!(
+        s,
+        "Whole process (loading `models/wonhee-ds1`, reading, detecting, classifying, writing the CSV), one `wonhee predict INPUT --out beats.csv` each. The 24-hour recording is the 48 records' two leads joined end to end ({n} samples per lead at 360 Hz, format 16), written by xtask.\n"
+    )?;
+    writeln!(
+        s,
+        "| input | time (s) | peak RSS | beats (classes) | goal |"
+    )?;
+    writeln!(s, "|---|---:|---:|---|---|")?;
+    writeln!(
+        s,
+        "| record 100 (30 min, 2 leads) | {best:.2} (best of 3) | {} | {} | < 2 s |",
+        mib(short[0].1),
+        line100.split(" -> ").next().unwrap_or("")
+    )?;
+    writeln!(
+        s,
+        "| 24 hours, 2 leads | {t_day:.1} | {} | {} | < 30 s, < 1 GiB |",
+        mib(rss_day),
+        line_day.split(" -> ").next().unwrap_or("")
+    )?;
+    Ok(s)
 }
 
 /// `wonhee detect` on the 24-hour record, whole process (reading and writing included), with

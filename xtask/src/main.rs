@@ -3,6 +3,7 @@
 //! - `cargo xtask pipeline [--profile quick|paper|paper-moe|ci] [--data DIR] [--out DIR]
 //!   [--device cpu|cuda] [--split paper|inter-patient|both]`: the whole study, end to end
 //!   (data -> report), cached and resumable;
+//! - `cargo xtask model [--check]`: retrain the shipped model (`models/wonhee-ds1`) bit for bit;
 //! - `cargo xtask fixtures [--check]`: rebuild (or verify) the synthetic records in `fixtures/`;
 //! - `cargo xtask bench [wfdb|signal|prepare|eval|tsne|detect|model|all] [--python PATH]`: benchmarks, side by side
 //!   with their Python peers, written into `docs/benchmarks.md`.
@@ -10,6 +11,7 @@
 mod bench;
 mod cargo;
 mod fixtures;
+mod model;
 mod pipeline;
 mod synth;
 
@@ -56,6 +58,16 @@ enum Cmd {
         /// Use this `wonhee` binary instead of building the release one.
         #[arg(long, hide = true)]
         wonhee: Option<PathBuf>,
+    },
+    /// Retrain the model shipped in models/wonhee-ds1 (DS1 only, configs/quick.toml, seed 42)
+    /// and install it; `--check` only compares the retrained weights with the shipped ones.
+    Model {
+        /// Compare with the shipped weights instead of installing.
+        #[arg(long)]
+        check: bool,
+        /// MIT-BIH folder (as for `pipeline`).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Benchmarks side by side with their Python peers; rewrites docs/benchmarks.md sections.
     Bench {
@@ -121,6 +133,11 @@ fn main() -> Result<()> {
                 split,
                 wonhee,
             })?;
+        }
+        Cmd::Model { check, data } => {
+            let data =
+                wonhee_fs::mitdb_or_error(data.as_deref(), &root).map_err(anyhow::Error::msg)?;
+            model::run(&root, &data, check)?;
         }
         Cmd::Bench {
             which,

@@ -39,9 +39,10 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
 }
 
 /// The project crates in data-flow order: a crate may depend only on crates before it.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "wonhee-fs",
     "wonhee-wfdb",
+    "wonhee-input",
     "wonhee-signal",
     "wonhee-detect",
     "wonhee-tsne",
@@ -90,6 +91,18 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "wonhee-model",
             "candle-*",
             "polars",
+        ],
+    ),
+    // Recordings from files as leads: no data frames, no model, nothing downstream.
+    (
+        "wonhee-input",
+        &[
+            "candle-*",
+            "polars",
+            "wonhee-dataset",
+            "wonhee-model",
+            "wonhee-train",
+            "wonhee-detect",
         ],
     ),
     ("wonhee-signal", &["wonhee-*", "candle-*", "polars"]),

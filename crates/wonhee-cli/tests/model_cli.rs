@@ -106,7 +106,7 @@ fn train_writes_a_complete_run_and_eval_writes_metrics() {
 }
 
 #[test]
-fn predict_classifies_every_beat_of_a_raw_record() {
+fn predict_classifies_every_annotated_beat_of_a_raw_record_with_a_trained_run() {
     let (tmp, _, run) = trained();
     let out = tmp.path().join("beats.csv");
     wonhee()
@@ -114,6 +114,7 @@ fn predict_classifies_every_beat_of_a_raw_record() {
         .arg("--run")
         .arg(run)
         .arg(fixtures().join("synth/s100"))
+        .args(["--beats", "atr"])
         .arg("--out")
         .arg(&out)
         .assert()
@@ -121,7 +122,7 @@ fn predict_classifies_every_beat_of_a_raw_record() {
     let text = std::fs::read_to_string(&out).unwrap();
     let header = text.lines().next().unwrap();
     assert!(
-        header.starts_with("sample,symbol,true_class,pred_class,p_N,p_S,p_V,p_F,p_Q"),
+        header.starts_with("sample,time_s,pred_class,p_N,p_S,p_V,p_F,p_Q"),
         "{header}"
     );
     let p: Vec<f64> = csv_column(&out, "p_N")

@@ -31,6 +31,7 @@
 //! gives a classifier their scale-free log ratios.
 
 mod error;
+mod lead;
 mod prepare;
 mod prepared;
 mod reader;
@@ -40,6 +41,7 @@ mod splits;
 mod writer;
 
 pub use error::{DatasetError, Result};
+pub use lead::{ProcessedLead, process_lead, rate_ratio, window_centre};
 pub use prepare::{RecordWindows, prepare, prepare_record, prepare_to, read_record_list};
 pub use prepared::{BeatTable, Prepared};
 pub use reader::{Dataset, scale_into};

@@ -4,10 +4,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use wonhee_signal::filter::{BandPass, remove_baseline};
-use wonhee_signal::{
-    PolyphaseResampler, Scaler, fill_nan_linear, integer_mean_std, resample_fft, zscore,
-};
+use wonhee_signal::{PolyphaseResampler, Scaler, integer_mean_std, resample_fft};
 use wonhee_wfdb::{Annotations, Header, ReadBuffers, Record, Signals};
 
 use wonhee_schema::{
@@ -16,6 +13,7 @@ use wonhee_schema::{
 };
 
 use crate::error::{DatasetError, Result};
+use crate::lead::standardize_physical;
 use crate::prepared::{BeatTable, Prepared};
 use crate::rhythm::{RrIntervals, rr_intervals};
 use crate::splits::{record_sides, stratified_sides};
@@ -57,7 +55,7 @@ pub fn prepare_record(
 }
 
 /// Round `num / den` to the nearest integer, ties to even (numpy's rule).
-fn div_round_even(num: i128, den: i128) -> i64 {
+pub(crate) fn div_round_even(num: i128, den: i128) -> i64 {
     let q = num.div_euclid(den);
     let r = num.rem_euclid(den);
     let twice = 2 * r;
@@ -284,18 +282,8 @@ fn standardize_lead(
     let sig = Signals::new(vec![spec.clone()], h.fs, vec![digital.to_vec()])
         .ok_or_else(|| DatasetError::invalid(hea, "signal has no samples"))?;
     let mut x = sig.physical_f64(0);
-    let nan_filled = fill_nan_linear(&mut x)
-        .map_err(|e| DatasetError::invalid(hea, format!("lead {lead_index}: {e}")))?;
-    if cfg.remove_baseline {
-        x = remove_baseline(&x, fs_in as f64);
-    }
-    if let Some([lo, hi]) = cfg.bandpass {
-        BandPass::new(lo, hi, fs_in as f64)
-            .map_err(|e| DatasetError::Config(e.to_string()))?
-            .apply(&mut x);
-    }
-    let z = zscore(&mut x)
-        .map_err(|e| DatasetError::invalid(hea, format!("lead {lead_index}: {e}")))?;
+    let prefix = format!("lead {lead_index}: ");
+    let (z, nan_filled) = standardize_physical(&mut x, fs_in as f64, cfg, hea, &prefix)?;
     Ok((z, nan_filled, Lead::Physical(x)))
 }
 

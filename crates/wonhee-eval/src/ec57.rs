@@ -231,6 +231,22 @@ impl Ec57Matrix {
         }
     }
 
+    /// The share of matched beats (reference and test both N, S, V, F or Q) whose test class
+    /// is the reference's: the classification accuracy over the beats both sides found (not an
+    /// EC57 statistic; `None` with no such beat).
+    pub fn class_accuracy(&self) -> Option<f64> {
+        let (mut same, mut all) = (0u64, 0u64);
+        for (r, row) in self.counts.iter().enumerate().take(5) {
+            for (c, &n) in row.iter().enumerate().take(5) {
+                all += n;
+                if r == c {
+                    same += n;
+                }
+            }
+        }
+        (all > 0).then(|| same as f64 / all as f64)
+    }
+
     /// Adds another matrix.
     pub fn add(&mut self, other: &Ec57Matrix) {
         for (row, orow) in self.counts.iter_mut().zip(&other.counts) {

@@ -469,3 +469,19 @@ fn mitdb_atr_against_itself_is_perfect_and_a_damaged_copy_is_scored_exactly() {
         s.gross_counts.qrs_tp
     );
 }
+
+#[test]
+fn class_accuracy_counts_matched_beats_only() {
+    // Matched: N->N, V->N, S->S; unmatched: the reference F (missed) and a test beat at 900
+    // (extra). Accuracy over the matched beats: 2 of 3.
+    let r = beats(&[(100, 'N'), (200, 'V'), (300, 'S'), (600, 'F')]);
+    let t = beats(&[(101, 'N'), (199, 'N'), (302, 'S'), (900, 'N')]);
+    let rec = cmp(&r, &t, opts(0.0, Some(1000)));
+    assert!(
+        close(rec.matrix.class_accuracy(), 2.0 / 3.0),
+        "{:?}",
+        cells(&rec)
+    );
+    let none = cmp(&r[..0], &t[..0], opts(0.0, Some(1000)));
+    assert_eq!(none.matrix.class_accuracy(), None);
+}

@@ -15,6 +15,7 @@
 //! - [`Learner`] (`learner.rs`): the training step itself, which `wonhee bench train` times;
 //! - `validate.rs`, `checkpoint.rs`: validation during training, bitwise-resumable checkpoints;
 //! - [`evaluate`] (`evaluate.rs`): `wonhee eval` on the held-out side;
+//! - `classify.rs`: the beats of any lead at given positions ([`classify_beats`]);
 //! - `infer.rs`: inference on new data ([`fill_window`], [`predict_record`]);
 //! - [`embed_windows`] (`embed.rs`): [CLS] embeddings for `wonhee tsne --run`;
 //! - [`Run`] (`run.rs`): a finished run folder loaded for the three above.
@@ -45,6 +46,7 @@
 
 mod batch;
 mod checkpoint;
+mod classify;
 mod embed;
 mod error;
 mod evaluate;
@@ -57,6 +59,7 @@ mod trainer;
 mod validate;
 
 pub use batch::{Batch, rhythm_batch};
+pub use classify::{BeatClass, classify_beats};
 pub use embed::embed_windows;
 pub use error::{Result, TrainError};
 pub use evaluate::{EvalOptions, check_dataset, eval_side, evaluate};

@@ -45,6 +45,23 @@ pub struct Args {
     /// the EC57 class table).
     #[arg(long)]
     escapes_as_sveb: bool,
+    /// With a folder `--ref`: compare only these records (comma-separated names, or `ds1` /
+    /// `ds2`, de Chazal's inter-patient sets) instead of every record in RECORDS.
+    #[arg(long)]
+    records: Option<String>,
+}
+
+/// The records named by `--records` (see [`Args::records`]).
+fn record_selection(sel: &str) -> Vec<String> {
+    match sel.to_ascii_lowercase().as_str() {
+        "ds1" => wonhee_dataset::DS1.iter().map(|s| s.to_string()).collect(),
+        "ds2" => wonhee_dataset::DS2.iter().map(|s| s.to_string()).collect(),
+        _ => sel
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
 }
 
 /// Runs the command.
@@ -64,8 +81,21 @@ pub fn run(args: Args) -> Result<()> {
         let list = args.reference.join("RECORDS");
         let text = std::fs::read_to_string(&list)
             .with_context(|| format!("{}: cannot read the record list", list.display()))?;
+        let names: Vec<String> = match &args.records {
+            Some(sel) => {
+                let names = record_selection(sel);
+                if let Some(bad) = names
+                    .iter()
+                    .find(|n| !text.split_whitespace().any(|r| r == *n))
+                {
+                    bail!("{}: record {bad} is not in the list", list.display());
+                }
+                names
+            }
+            None => text.split_whitespace().map(str::to_owned).collect(),
+        };
         let mut records = Vec::new();
-        for name in text.split_whitespace() {
+        for name in &names {
             let test = find_test_file(&args.test, name)?;
             records.push(compare_one(&args, &args.reference.join(name), &test, map)?);
         }
@@ -457,6 +487,10 @@ fn print_summary(s: &Ec57Summary) {
     }
     print_matrix(&s.matrix);
     print_stats(&s.gross);
+    println!(
+        "  class accuracy over matched beats {}%",
+        pct(s.matrix.class_accuracy(), 2)
+    );
     println!("\nAverage over records");
     print_stats(&s.average);
 }

@@ -22,7 +22,9 @@ pub enum MethodArg {
 /// Arguments of `wonhee detect`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Record path without extension (e.g. ../shared/data/mitdb/100) or its .hea file.
+    /// The ECG: a WFDB record (path without extension, e.g. ../shared/data/mitdb/100, or its
+    /// .hea), a CSV (one column per lead, an optional first `time` column in seconds) or an
+    /// EDF/EDF+ file.
     record: PathBuf,
     /// Output: `.csv` or `.parquet` for a `sample,time_s` table; any other name is written as
     /// a WFDB annotation file (MIT format, symbol `N`), e.g. `100.qrs`.
@@ -35,6 +37,64 @@ pub struct Args {
     /// Detection method.
     #[arg(long, value_enum, default_value = "elgendi")]
     method: MethodArg,
+    /// Sampling rate (Hz) of a CSV without a time column.
+    #[arg(long)]
+    fs: Option<f64>,
+}
+
+impl MethodArg {
+    /// The detector's method.
+    pub fn method(self) -> wonhee_detect::Method {
+        match self {
+            Self::Elgendi => wonhee_detect::Method::Elgendi,
+            Self::PanTompkins => wonhee_detect::Method::PanTompkins,
+        }
+    }
+}
+
+/// The beats of `lead` of the recording at `path` (any input format), with a warning per
+/// unusable stretch; an error when nothing in the lead is usable.
+pub fn detect_lead(
+    path: &Path,
+    lead: &wonhee_input::Lead,
+    method: MethodArg,
+) -> Result<Vec<usize>> {
+    let opts = wonhee_detect::Options {
+        method: method.method(),
+    };
+    let found = wonhee_detect::detect_all(&lead.samples, lead.fs, &opts)
+        .with_context(|| format!("{}", path.display()))?;
+    checked(path, &lead.name, lead.fs, lead.samples.len(), found)
+}
+
+/// The beats of `found` once its unusable stretches are reported (a warning each); an error
+/// when the whole lead is unusable.
+fn checked(
+    path: &Path,
+    lead: &str,
+    fs: f64,
+    n: usize,
+    found: wonhee_detect::Detection,
+) -> Result<Vec<usize>> {
+    if found.nothing_usable(n) {
+        bail!(
+            "{}: lead {lead} holds no usable signal (all flat or missing): nothing to detect",
+            path.display()
+        );
+    }
+    for (r, why) in &found.unusable {
+        tracing::warn!(
+            "{}: no usable signal from {:.2} s to {:.2} s ({}): no beats there",
+            path.display(),
+            r.start as f64 / fs,
+            r.end as f64 / fs,
+            match why {
+                wonhee_detect::Unusable::Missing => "missing samples",
+                wonhee_detect::Unusable::Flat => "flat line",
+            }
+        );
+    }
+    Ok(found.beats)
 }
 
 /// The signal index of `lead` (a description or an index) in `rec`; MLII, else 0, when absent.
@@ -75,39 +135,20 @@ fn pick_lead(rec: &Record, lead: Option<&str>) -> Result<usize> {
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
     let table = TableFormat::from_path(&args.out).ok();
-    let rec = Record::open(&args.record)?;
-    let lead = pick_lead(&rec, args.lead.as_deref())?;
-    // Read from the file a stretch at a time: no copy of the whole lead is held.
-    let x = Lead(rec.view(lead)?);
-    let fs = x.0.fs();
-    let description = x.0.spec().description.clone();
-    let method = match args.method {
-        MethodArg::Elgendi => wonhee_detect::Method::Elgendi,
-        MethodArg::PanTompkins => wonhee_detect::Method::PanTompkins,
-    };
-    let opts = wonhee_detect::Options { method };
-    let found = wonhee_detect::detect_in(&x, fs, &opts)
-        .with_context(|| format!("{}", rec.header_path().display()))?;
-    if found.nothing_usable(x.0.len()) {
-        bail!(
-            "{}: lead {} holds no usable signal (all flat or missing): nothing to detect",
-            rec.header_path().display(),
-            description
-        );
-    }
-    for (r, why) in &found.unusable {
-        tracing::warn!(
-            "{}: no usable signal from {:.2} s to {:.2} s ({}): no beats there",
-            rec.header_path().display(),
-            r.start as f64 / fs,
-            r.end as f64 / fs,
-            match why {
-                wonhee_detect::Unusable::Missing => "missing samples",
-                wonhee_detect::Unusable::Flat => "flat line",
+    let (beats, fs, n, description) =
+        if wonhee_input::sniff(&args.record) == wonhee_input::InputFormat::Wfdb {
+            detect_wfdb(&args)?
+        } else {
+            let opts = wonhee_input::ReadOptions { fs: args.fs };
+            let rec = wonhee_input::open(&args.record, &opts)?;
+            let (index, fallback) = rec.lead_index(args.lead.as_deref())?;
+            if let Some(w) = fallback {
+                tracing::warn!("{w}");
             }
-        );
-    }
-    let beats = found.beats;
+            let lead = &rec.leads[index];
+            let beats = detect_lead(&rec.path, lead, args.method)?;
+            (beats, lead.fs, lead.samples.len(), lead.name.clone())
+        };
     match table {
         Some(_) => write_table(&args.out, &beats, fs)?,
         None => write_annotations(&args.out, &beats)?,
@@ -115,11 +156,28 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!(
         "{} beats in {:.1} s of {} -> {}",
         beats.len(),
-        x.0.len() as f64 / fs,
+        n as f64 / fs,
         description,
         args.out.display()
     );
     Ok(())
+}
+
+/// A WFDB record's lead, read from its file a stretch at a time (no copy of the lead held):
+/// the beats, the rate, the number of samples and the lead's name.
+fn detect_wfdb(args: &Args) -> Result<(Vec<usize>, f64, usize, String)> {
+    let rec = Record::open(&args.record)?;
+    let lead = pick_lead(&rec, args.lead.as_deref())?;
+    let x = Lead(rec.view(lead)?);
+    let fs = x.0.fs();
+    let description = x.0.spec().description.clone();
+    let opts = wonhee_detect::Options {
+        method: args.method.method(),
+    };
+    let found = wonhee_detect::detect_in(&x, fs, &opts)
+        .with_context(|| format!("{}", rec.header_path().display()))?;
+    let beats = checked(rec.header_path(), &description, fs, x.0.len(), found)?;
+    Ok((beats, fs, x.0.len(), description))
 }
 
 /// A lead of a WFDB record as a detection [`wonhee_detect::Source`].

@@ -1,4 +1,5 @@
-//! `wonhee export RECORD --out FILE [--digital] [--signals 0,1]`.
+//! `wonhee export INPUT --out FILE [--digital] [--signals 0,1] [--resample HZ] [--fs HZ]`: a
+//! WFDB record, a CSV or an EDF/EDF+ file as a table.
 
 use std::path::PathBuf;
 
@@ -12,7 +13,8 @@ use crate::output;
 /// Arguments of `wonhee export`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Record path without extension (e.g. ../shared/data/mitdb/100) or its .hea file.
+    /// The ECG: a WFDB record (path without extension, e.g. ../shared/data/mitdb/100, or its
+    /// .hea), a CSV or an EDF/EDF+ file.
     record: PathBuf,
     /// Output file: .csv or .parquet.
     #[arg(long)]
@@ -27,11 +29,17 @@ pub struct Args {
     /// Signals to export, by index, comma-separated (default: all).
     #[arg(long, value_delimiter = ',')]
     signals: Vec<usize>,
+    /// Sampling rate (Hz) of a CSV without a time column.
+    #[arg(long)]
+    fs: Option<f64>,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
     output::TableFormat::from_path(&args.out)?;
+    if wonhee_input::sniff(&args.record) != wonhee_input::InputFormat::Wfdb {
+        return export_any(&args);
+    }
     let rec = Record::open(&args.record)?;
     let sigs = if args.signals.is_empty() {
         rec.read_signals()?
@@ -84,5 +92,58 @@ pub fn run(args: Args) -> Result<()> {
     let mut df = DataFrame::new(n, cols)?;
     output::write_table(&args.out, &mut df)?;
     tracing::info!(out = %args.out.display(), rows = n, "exported");
+    Ok(())
+}
+
+/// [`run`] for a CSV or EDF input: physical values only; leads of one rate.
+fn export_any(args: &Args) -> Result<()> {
+    let rec = wonhee_input::open(&args.record, &wonhee_input::ReadOptions { fs: args.fs })?;
+    let path = rec.path.display().to_string();
+    if args.digital {
+        bail!("{path}: --digital needs a WFDB record (CSV and EDF inputs give physical values)");
+    }
+    let picked: Vec<&wonhee_input::Lead> = if args.signals.is_empty() {
+        rec.leads.iter().collect()
+    } else {
+        args.signals
+            .iter()
+            .map(|&i| {
+                rec.leads.get(i).ok_or_else(|| {
+                    anyhow::anyhow!("{path}: no lead {i} (it has {})", rec.leads.len())
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let Some(first) = picked.first() else {
+        bail!("{path}: no leads");
+    };
+    let (fs, n) = (first.fs, first.samples.len());
+    if picked.iter().any(|l| l.fs != fs || l.samples.len() != n) {
+        bail!("{path}: the leads have different rates; export them one at a time (--signals)");
+    }
+    let resampler = match args.resample {
+        None => None,
+        Some(to) => {
+            let (up, down) = wonhee_dataset::rate_ratio(fs, f64::from(to))
+                .ok_or_else(|| anyhow::anyhow!("{path}: cannot resample {fs} Hz to {to} Hz"))?;
+            Some(PolyphaseResampler::new(up, down)?)
+        }
+    };
+    let rows = resampler.as_ref().map_or(n, |r| r.output_len(n));
+    let names = output::unique_names(picked.iter().map(|l| l.name.as_str()));
+    let mut cols: Vec<Column> = vec![Column::new(
+        "sample".into(),
+        (0..rows as i64).collect::<Vec<i64>>(),
+    )];
+    for (lead, name) in picked.iter().zip(&names) {
+        let mut x: Vec<f64> = lead.samples.iter().map(|&v| f64::from(v)).collect();
+        if let Some(r) = &resampler {
+            fill_nan_linear(&mut x)?;
+            x = r.process(&x);
+        }
+        cols.push(Column::new(name.as_str().into(), x));
+    }
+    let mut df = DataFrame::new(rows, cols)?;
+    output::write_table(&args.out, &mut df)?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `wonhee info RECORD [--json]`.
+//! `wonhee info INPUT [--json]`: a WFDB record (or a folder of them), a CSV or an EDF/EDF+
+//! file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,73 @@ pub struct Args {
     /// Annotators to count (default: atr, when the file exists).
     #[arg(long = "annotator")]
     annotators: Vec<String>,
+    /// Sampling rate (Hz) of a CSV without a time column.
+    #[arg(long)]
+    fs: Option<f64>,
+}
+
+/// JSON shape of a CSV or EDF input's summary.
+#[derive(Serialize)]
+struct InputInfo {
+    path: String,
+    format: &'static str,
+    leads: Vec<LeadInfo>,
+}
+
+#[derive(Serialize)]
+struct LeadInfo {
+    name: String,
+    unit: String,
+    fs: f64,
+    samples: usize,
+    duration_s: f64,
+    missing: usize,
+}
+
+/// [`run`] for a CSV or EDF input.
+fn info_any(args: &Args) -> Result<()> {
+    let rec = wonhee_input::open(&args.record, &wonhee_input::ReadOptions { fs: args.fs })?;
+    let info = InputInfo {
+        path: rec.path.display().to_string(),
+        format: match rec.format {
+            wonhee_input::InputFormat::Csv => "csv",
+            wonhee_input::InputFormat::Edf => "edf",
+            wonhee_input::InputFormat::Wfdb => "wfdb",
+        },
+        leads: rec
+            .leads
+            .iter()
+            .map(|l| LeadInfo {
+                name: l.name.clone(),
+                unit: l.unit.clone(),
+                fs: l.fs,
+                samples: l.samples.len(),
+                duration_s: l.samples.len() as f64 / l.fs,
+                missing: l.samples.iter().filter(|v| !v.is_finite()).count(),
+            })
+            .collect(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    println!("{} ({})", info.path, info.format);
+    for l in &info.leads {
+        println!(
+            "  {:<12} {:>8} Hz {:>10} samples {:>10.1} s  unit `{}`{}",
+            l.name,
+            l.fs,
+            l.samples,
+            l.duration_s,
+            l.unit,
+            if l.missing > 0 {
+                format!(", {} missing", l.missing)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
 }
 
 /// JSON shape of one record's summary.
@@ -135,6 +203,10 @@ fn print_text(i: &Info) {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
+    if !args.record.is_dir() && wonhee_input::sniff(&args.record) != wonhee_input::InputFormat::Wfdb
+    {
+        return info_any(&args);
+    }
     if args.record.is_dir() {
         let list = args.record.join("RECORDS");
         let text = std::fs::read_to_string(&list)

@@ -1,22 +1,49 @@
-//! `wonhee predict --run RUN RECORD --out beats.csv`: classify every annotated beat of a record.
+//! `wonhee predict INPUT --out FILE [--run RUN] [--beats detect|atr|ANNOTATOR] [--lead L] [--fs HZ]`:
+//! classify every beat of any ECG (a WFDB record, a CSV or an EDF/EDF+ file, at any rate):
+//! beats detected (`wonhee-detect`) or read from an annotation file, the lead processed as the
+//! training data was, the shipped model (`models/wonhee-ds1`) unless `--run` names another.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
-use polars::prelude::*;
-use wonhee_train::{Run, predict_record};
+use anyhow::{Context, Result, bail};
+use polars::prelude::{Column, DataFrame};
+use wonhee_train::{BeatClass, Run, classify_beats};
+use wonhee_wfdb::{Annotation, Annotations, symbol_code};
+
+use crate::cmd::detect::MethodArg;
+use crate::output::{self, TableFormat};
+
+/// The model shipped in the repository, relative to the workspace root.
+pub const SHIPPED_MODEL: &str = "models/wonhee-ds1";
 
 /// Arguments of `wonhee predict`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run folder (from `wonhee train`).
-    #[arg(long)]
-    run: PathBuf,
-    /// WFDB record path without extension (`.hea` accepted), e.g. ../shared/data/mitdb/100.
-    record: PathBuf,
-    /// Output table (.csv or .parquet): sample,symbol,true_class,pred_class,p_<class>...,padded.
+    /// The ECG: a WFDB record (path without extension, or its .hea), a CSV (one column per
+    /// lead, an optional first `time` column in seconds) or an EDF/EDF+ file.
+    input: PathBuf,
+    /// Output: `.csv` or `.parquet` for a table
+    /// (`sample,time_s,pred_class,p_<class>...,padded`, plus `symbol,true_class` with
+    /// annotated beats); any other name is written as a WFDB annotation file whose symbols are
+    /// the predicted classes (N, S as `A`, V, F, Q).
     #[arg(long)]
     out: PathBuf,
+    /// Trained run folder (default: the shipped model, `models/wonhee-ds1`, or `$WONHEE_MODEL`).
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Beats to classify: `detect` (find them, the default) or the annotator of a WFDB record's
+    /// reference annotations (e.g. `atr`).
+    #[arg(long, default_value = "detect")]
+    beats: String,
+    /// Lead, by name or 0-based index (default: the model's lead, MLII, when present).
+    #[arg(long)]
+    lead: Option<String>,
+    /// Sampling rate (Hz) of a CSV without a time column.
+    #[arg(long)]
+    fs: Option<f64>,
+    /// Detection method (with `--beats detect`).
+    #[arg(long, value_enum, default_value = "elgendi")]
+    method: MethodArg,
     /// Device: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -25,64 +52,220 @@ pub struct Args {
     batch: usize,
 }
 
+/// The shipped model's folder: `$WONHEE_MODEL`, else `models/wonhee-ds1` of this checkout.
+pub fn shipped_model() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("WONHEE_MODEL") {
+        return Ok(PathBuf::from(p));
+    }
+    let root = wonhee_fs::workspace_root(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let dir = root.join(SHIPPED_MODEL);
+    if !dir.is_dir() {
+        bail!(
+            "no --run given and the shipped model is not at {} (set WONHEE_MODEL or pass --run)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// A reference beat: sample, symbol and class index.
+struct Reference {
+    sample: i64,
+    symbol: String,
+    class: u8,
+}
+
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
+    let table = TableFormat::from_path(&args.out).ok();
     let device = wonhee_model::device::parse_device(&args.device)?;
-    let run = Run::open(&args.run, &device)?;
-    let record = match args.record.extension().and_then(|e| e.to_str()) {
-        Some("hea") => args.record.with_extension(""),
-        _ => args.record.clone(),
+    let run_dir = match &args.run {
+        Some(r) => r.clone(),
+        None => shipped_model()?,
     };
-    let beats = predict_record(&run, &record, args.batch)?;
-    if beats.is_empty() {
-        bail!("{}: no annotated beats to classify", record.display());
+    let run = Run::open(&run_dir, &device)?;
+    let opts = wonhee_input::ReadOptions { fs: args.fs };
+    let rec = wonhee_input::open(&args.input, &opts)?;
+    let (index, fallback) = rec.lead_index(args.lead.as_deref())?;
+    if let Some(w) = fallback {
+        tracing::warn!("{w}");
     }
+    let lead = &rec.leads[index];
+    let fs = lead.fs;
+    let (samples, reference) = if args.beats == "detect" {
+        let beats = crate::cmd::detect::detect_lead(&rec.path, lead, args.method)?;
+        (beats.iter().map(|&b| b as i64).collect::<Vec<_>>(), None)
+    } else {
+        let refs = reference_beats(&rec, &args.beats, &run)?;
+        (refs.iter().map(|r| r.sample).collect(), Some(refs))
+    };
+    if samples.is_empty() {
+        bail!("{}: no beats to classify", rec.path.display());
+    }
+    let bar = crate::cmd::progress(samples.len() as u64, "classifying");
+    let found = classify_beats(
+        &run,
+        &lead.samples,
+        fs,
+        &samples,
+        args.batch,
+        &rec.path,
+        &|done, _| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
     let classes = &run.info.dataset.classes;
-    let mut cols: Vec<Column> = vec![
+    match table {
+        Some(_) => write_table(&args.out, &found, reference.as_deref(), classes, fs)?,
+        None => write_annotations(&args.out, &found, classes)?,
+    }
+    summarize(&found, reference.as_deref(), classes, &lead.name, &args.out);
+    Ok(())
+}
+
+/// The beats of the WFDB record `rec` annotated by `annotator` that have a class.
+fn reference_beats(
+    rec: &wonhee_input::Recording,
+    annotator: &str,
+    run: &Run,
+) -> Result<Vec<Reference>> {
+    if rec.format != wonhee_input::InputFormat::Wfdb {
+        bail!(
+            "{}: --beats {annotator} reads a WFDB annotation file; this input is not a WFDB record (use --beats detect)",
+            rec.path.display()
+        );
+    }
+    let wfdb = wonhee_wfdb::Record::open(&rec.path)?;
+    let ann = wfdb.annotations(annotator)?;
+    let cfg = &run.info.dataset.prepare;
+    Ok(ann
+        .annotations
+        .iter()
+        .filter_map(|a| {
+            let symbol = a.symbol();
+            cfg.classes.label(symbol).map(|class| Reference {
+                sample: a.sample,
+                symbol: symbol.to_owned(),
+                class,
+            })
+        })
+        .collect())
+}
+
+fn write_table(
+    path: &Path,
+    found: &[BeatClass],
+    reference: Option<&[Reference]>,
+    classes: &[String],
+    fs: f64,
+) -> Result<()> {
+    let name = |c: usize| classes.get(c).map_or("?", String::as_str);
+    let mut cols = vec![
         Column::new(
             "sample".into(),
-            beats.iter().map(|b| b.sample).collect::<Vec<_>>(),
+            found.iter().map(|b| b.sample).collect::<Vec<_>>(),
         ),
         Column::new(
-            "symbol".into(),
-            beats.iter().map(|b| b.symbol.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "true_class".into(),
-            beats
+            "time_s".into(),
+            found
                 .iter()
-                .map(|b| b.true_class.as_str())
+                .map(|b| b.sample as f64 / fs)
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "pred_class".into(),
-            beats
-                .iter()
-                .map(|b| b.pred_class.as_str())
-                .collect::<Vec<_>>(),
+            found.iter().map(|b| name(b.class)).collect::<Vec<_>>(),
         ),
     ];
-    for (c, name) in classes.iter().enumerate() {
+    for (c, class) in classes.iter().enumerate() {
         cols.push(Column::new(
-            format!("p_{name}").into(),
-            beats.iter().map(|b| b.probs[c]).collect::<Vec<_>>(),
+            format!("p_{class}").into(),
+            found
+                .iter()
+                .map(|b| b.probs.get(c).copied().unwrap_or(f32::NAN))
+                .collect::<Vec<_>>(),
         ));
     }
     cols.push(Column::new(
         "padded".into(),
-        beats.iter().map(|b| b.padded).collect::<Vec<_>>(),
+        found.iter().map(|b| b.padded).collect::<Vec<_>>(),
     ));
-    let mut df = DataFrame::new(beats.len(), cols)?;
-    crate::output::write_table(&args.out, &mut df)?;
-    let correct = beats
+    if let Some(r) = reference {
+        cols.push(Column::new(
+            "symbol".into(),
+            r.iter().map(|r| r.symbol.as_str()).collect::<Vec<_>>(),
+        ));
+        cols.push(Column::new(
+            "true_class".into(),
+            r.iter()
+                .map(|r| name(usize::from(r.class)))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let mut df = DataFrame::new(found.len(), cols)?;
+    output::write_table(path, &mut df)
+}
+
+/// The WFDB symbol that shows class `name` in viewers: S as `A` (atrial premature), paced
+/// beats as `/`, the others as themselves.
+pub fn class_symbol(name: &str) -> &str {
+    match name {
+        "S" => "A",
+        "P" => "/",
+        other => other,
+    }
+}
+
+fn write_annotations(path: &Path, found: &[BeatClass], classes: &[String]) -> Result<()> {
+    let codes: Vec<u8> = classes
         .iter()
-        .filter(|b| b.true_class == b.pred_class)
-        .count();
-    eprintln!(
-        "{} beats, {:.2}% agree with the annotations -> {}",
-        beats.len(),
-        100.0 * correct as f64 / beats.len() as f64,
-        args.out.display()
-    );
+        .map(|c| {
+            symbol_code(class_symbol(c))
+                .with_context(|| format!("no WFDB annotation code for class {c}"))
+        })
+        .collect::<Result<_>>()?;
+    let anns: Vec<Annotation> = found
+        .iter()
+        .map(|b| Annotation::new(b.sample, codes.get(b.class).copied().unwrap_or(0)))
+        .collect();
+    let bytes = Annotations::encode(&anns, path)?;
+    wonhee_fs::write_atomic(path, &bytes)?;
     Ok(())
+}
+
+fn summarize(
+    found: &[BeatClass],
+    reference: Option<&[Reference]>,
+    classes: &[String],
+    lead: &str,
+    out: &Path,
+) {
+    let mut counts = vec![0usize; classes.len()];
+    for b in found {
+        if let Some(c) = counts.get_mut(b.class) {
+            *c += 1;
+        }
+    }
+    let per_class: Vec<String> = classes
+        .iter()
+        .zip(&counts)
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    let agree = reference.map(|r| {
+        let same = found
+            .iter()
+            .zip(r)
+            .filter(|(b, r)| b.class == usize::from(r.class))
+            .count();
+        format!(
+            ", {:.2}% agree with the annotations",
+            100.0 * same as f64 / found.len() as f64
+        )
+    });
+    eprintln!(
+        "{} beats of {lead} ({}){} -> {}",
+        found.len(),
+        per_class.join(", "),
+        agree.unwrap_or_default(),
+        out.display()
+    );
 }

@@ -1,0 +1,115 @@
+//! Classifying the beats of any ECG lead (a CSV, an EDF file, a WFDB record at any rate) at
+//! given positions (detected or annotated), the lead processed as the training data was
+//! ([`wonhee_dataset::process_lead`]).
+
+use std::path::Path;
+
+use candle_core::{D, Tensor};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use wonhee_dataset::{
+    ProcessedLead, RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
+    window_centre,
+};
+
+use crate::error::Result;
+use crate::run::Run;
+
+/// The model's verdict on one beat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BeatClass {
+    /// The beat's sample, at the input's rate.
+    pub sample: i64,
+    /// The most probable class (an index into the run's class names).
+    pub class: usize,
+    /// Probability of each class.
+    pub probs: Vec<f32>,
+    /// Whether the window reached past the signal's ends (edge samples repeated).
+    pub padded: bool,
+}
+
+/// Classifies the beats at `beats` (samples of `x` at `fs` Hz, ascending) of lead `x`
+/// (physical units, NaN where missing) with `run`'s model, `batch` windows per forward pass,
+/// batches in parallel (the result does not depend on the number of threads). Every beat of
+/// the recording should be given: the RR-interval features come from them.
+/// `progress(done, total)` is called after each batch. `what` names the input in errors.
+pub fn classify_beats(
+    run: &Run,
+    x: &[f32],
+    fs: f64,
+    beats: &[i64],
+    batch: usize,
+    what: &Path,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<BeatClass>> {
+    let cfg = &run.info.dataset.prepare;
+    let lead = process_lead(x, fs, cfg, what)?;
+    let rr = rr_intervals(beats, fs);
+    let batch = batch.max(1);
+    let done = AtomicUsize::new(0);
+    let parts: Vec<Vec<BeatClass>> = beats
+        .par_chunks(batch)
+        .zip(rr.par_chunks(batch))
+        .map(|(chunk, rr)| {
+            let out = classify_batch(run, &lead, chunk, rr)?;
+            let d = done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
+            progress(d, beats.len());
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+/// One forward pass over the windows of `beats` (with their RR intervals `rr`).
+fn classify_batch(
+    run: &Run,
+    lead: &ProcessedLead,
+    beats: &[i64],
+    rr: &[RrIntervals],
+) -> Result<Vec<BeatClass>> {
+    let cfg = &run.info.dataset.prepare;
+    let l = cfg.window;
+    let half = (l / 2) as i64;
+    let n = lead.signal.len() as i64;
+    let scaler = run.info.dataset.scaler;
+    let dev = run.model.device().clone();
+    let b = beats.len();
+    let mut xs = vec![0f32; b * l];
+    let mut raw = vec![0f32; l];
+    let mut padded = Vec::with_capacity(b);
+    for (j, &s) in beats.iter().enumerate() {
+        let start = window_centre(s, lead.up, lead.down) - half;
+        for (t, r) in raw.iter_mut().enumerate() {
+            *r = lead.signal[(start + t as i64).clamp(0, n - 1) as usize];
+        }
+        padded.push(start < 0 || start + l as i64 > n);
+        scale_into(&raw, &scaler, &mut xs[j * l..(j + 1) * l]);
+    }
+    let xt = Tensor::from_vec(xs, (b, l), &dev)?;
+    let rt = if run.model.config().rhythm_inputs > 0 {
+        let r: Vec<f32> = rr.iter().flat_map(|r| r.features()).collect();
+        Some(Tensor::from_vec(r, (b, RHYTHM_FEATURES), &dev)?)
+    } else {
+        None
+    };
+    let logits = run.model.forward_classify_with(&xt, rt.as_ref(), false)?;
+    let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
+    Ok(beats
+        .iter()
+        .zip(probs)
+        .zip(padded)
+        .map(|((&s, p), pad)| {
+            let class = p
+                .iter()
+                .enumerate()
+                .fold(0, |bi, (c, &v)| if v > p[bi] { c } else { bi });
+            BeatClass {
+                sample: s,
+                class,
+                probs: p,
+                padded: pad,
+            }
+        })
+        .collect())
+}
