@@ -64,7 +64,27 @@ enum Command {
     Bench(cmd::bench::Bench),
 }
 
+/// Output into a closed pipe (`wonhee info --json | head`) ends the program quietly with
+/// success, as ripgrep does. `println!` reports a closed stdout by panicking; this hook turns
+/// that one panic into exit status 0 and leaves every other panic as it was.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -549,3 +549,24 @@ fn detect_warns_about_dropouts_and_refuses_a_record_with_no_signal() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_with_success() {
+    use std::process::Stdio;
+    let bin = assert_cmd::cargo::cargo_bin("wonhee");
+    let mut child = std::process::Command::new(bin)
+        .env_remove("RUST_LOG")
+        .arg("info")
+        .arg(fixtures().join("synth"))
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the program writes: its first write fails.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}

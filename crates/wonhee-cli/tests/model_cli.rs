@@ -250,9 +250,10 @@ fn impute_and_forecast_errors_are_one_line_and_leave_nothing() {
         ),
         // Nothing missing is fine for impute, but every point missing is not.
         ("allmissing", vec![None; 640], &["impute"], "missing"),
-        // A history shorter than window - K.
+        // A history shorter than window - K. (Its own file name: the tests share one folder,
+        // and `forecast_predicts_the_horizon` writes `history.csv` at the same time.)
         (
-            "history",
+            "short-history",
             w[..100].iter().map(|&v| Some(v)).collect(),
             &["forecast", "--horizon", "200"],
             "history",

@@ -277,6 +277,17 @@ fn bad_input_is_a_clear_error_with_nothing_written() {
         stderr_of(&o)
     );
     assert!(!out.exists());
+    // No header, so no lead named MLII: lead 0 is used, with a one-line warning.
+    let bare: String = x.iter().map(|v| format!("{v}\n")).collect();
+    let bare_csv = file(tmp.path(), "bare.csv", bare.as_bytes());
+    let out = tmp.path().join("bare_out.csv");
+    let o = predict(&bare_csv, &out, &["--fs", "360"]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("bare.csv: no lead MLII (the model's); using lead 0"),
+        "{}",
+        stderr_of(&o)
+    );
     // A NaN stretch: beats elsewhere and a warning naming the stretch.
     let mut gap = x.clone();
     gap[(20.0 * fs) as usize..(23.0 * fs) as usize].fill(f32::NAN);

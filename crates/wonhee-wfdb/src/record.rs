@@ -155,18 +155,7 @@ impl Record {
                 .collect();
             let spec = &sigs[in_file[0]];
             let path = self.dir.join(file);
-            if spec.samples_per_frame != 1 {
-                return Err(WfdbError::unsupported(
-                    &self.header_path,
-                    format!("{} samples per frame in {file}", spec.samples_per_frame),
-                ));
-            }
-            if spec.skew != 0 {
-                return Err(WfdbError::unsupported(
-                    &self.header_path,
-                    format!("skew in {file}"),
-                ));
-            }
+            check_file_layout(&self.header_path, sigs, &in_file)?;
             read_into(&path, &mut buf.bytes)?;
             on_file(&path, &buf.bytes);
             let wanted: Vec<bool> = in_file.iter().map(|j| selected.contains(j)).collect();
@@ -201,6 +190,53 @@ impl Record {
         }
         Ok(n_samples.unwrap_or(0))
     }
+}
+
+/// Refuses a signal file this reader would decode wrongly: any of its signals (`in_file`, in
+/// file order) with several samples per frame or skew (not implemented), or signals of one file
+/// that disagree on format or byte offset (invalid). Every signal is checked, not only the
+/// first, so no value is ever read with the wrong layout.
+pub(crate) fn check_file_layout(
+    header_path: &Path,
+    sigs: &[SignalSpec],
+    in_file: &[usize],
+) -> Result<()> {
+    let Some(&first) = in_file.first() else {
+        return Ok(());
+    };
+    let head = &sigs[first];
+    for &j in in_file {
+        let s = &sigs[j];
+        if s.samples_per_frame != 1 {
+            return Err(WfdbError::unsupported(
+                header_path,
+                format!(
+                    "signal {j} has {} samples per frame in {}",
+                    s.samples_per_frame, s.file_name
+                ),
+            ));
+        }
+        if s.skew != 0 {
+            return Err(WfdbError::unsupported(
+                header_path,
+                format!("signal {j} has skew {} in {}", s.skew, s.file_name),
+            ));
+        }
+        if s.format != head.format || s.byte_offset != head.byte_offset {
+            return Err(WfdbError::invalid(
+                header_path,
+                format!(
+                    "signal {j} of {} has format {} and byte offset {}, signal {first} of the same file {} and {}",
+                    s.file_name,
+                    s.format.code(),
+                    s.byte_offset,
+                    head.format.code(),
+                    head.byte_offset
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Reusable memory for [`Record::read_selected_into`]: the file buffer and the decoded

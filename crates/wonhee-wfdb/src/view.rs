@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Result, WfdbError};
 use crate::format;
 use crate::header::{Format, SignalSpec};
-use crate::record::{Record, count_frames};
+use crate::record::{Record, check_file_layout, count_frames};
 
 /// One signal of a record, read from its signal file by position ([`SignalView::physical_into`])
 /// rather than decoded whole. The file's length is checked against the header when the view is
@@ -51,13 +51,8 @@ impl Record {
         let in_file: Vec<usize> = (0..sigs.len())
             .filter(|&j| sigs[j].file_name == spec.file_name)
             .collect();
+        check_file_layout(self.header_path(), sigs, &in_file)?;
         let first = &sigs[in_file[0]];
-        if first.samples_per_frame != 1 || first.skew != 0 {
-            return Err(WfdbError::unsupported(
-                self.header_path(),
-                format!("samples per frame or skew in {}", spec.file_name),
-            ));
-        }
         let path = self.dir().join(&spec.file_name);
         let file = File::open(&path).map_err(|e| WfdbError::io(&path, e))?;
         let len = file.metadata().map_err(|e| WfdbError::io(&path, e))?.len();
@@ -81,6 +76,17 @@ impl Record {
             n,
             table,
         })
+    }
+}
+
+impl Record {
+    /// Samples per signal: the header's signal length, else inferred (as wfdb-python does) from
+    /// the size of the first signal's file; `None` for a record without signals.
+    pub fn samples_per_signal(&self) -> Result<Option<u64>> {
+        if self.header().sig_len.is_some() || self.header().signals.is_empty() {
+            return Ok(self.header().sig_len);
+        }
+        Ok(Some(self.view(0)?.len() as u64))
     }
 }
 
@@ -335,6 +341,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A skewed or multi-frame signal anywhere in a file (not only the first) is refused by
+    /// both readers, never decoded with the wrong layout.
+    #[test]
+    fn frames_and_skew_of_any_signal_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        raw_record(dir.path(), "f", Format::F16, 2, 100);
+        for (second, what) in [
+            ("f.dat 16x2 200(0)/mV 12 0 0 0 0 s1", "2 samples per frame"),
+            ("f.dat 16:3 200(0)/mV 12 0 0 0 0 s1", "skew 3"),
+        ] {
+            let hea = dir.path().join("f.hea");
+            std::fs::write(
+                &hea,
+                format!("f 2 360 100\nf.dat 16 200(0)/mV 12 0 0 0 0 s0\n{second}\n"),
+            )
+            .unwrap();
+            let rec = Record::open(&hea).unwrap();
+            for err in [
+                rec.read_signals().unwrap_err().to_string(),
+                rec.read_selected(&[0]).unwrap_err().to_string(),
+                rec.view(0).unwrap_err().to_string(),
+            ] {
+                assert!(err.contains("f.hea") && err.contains(what), "{err}");
+            }
+        }
+        // Signals of one file in different formats: refused by the header parser already.
+        std::fs::write(
+            dir.path().join("f.hea"),
+            "f 2 360 100\nf.dat 16 200(0)/mV 12 0 0 0 0 s0\nf.dat 212 200(0)/mV 12 0 0 0 0 s1\n",
+        )
+        .unwrap();
+        let err = Record::open(dir.path().join("f.hea"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("f.hea:3") && err.contains("disagree"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_signal_length_is_inferred_from_the_file_size() {
+        let dir = tempfile::tempdir().unwrap();
+        raw_record(dir.path(), "m", Format::F212, 2, 101);
+        let hea = dir.path().join("m.hea");
+        let text = std::fs::read_to_string(&hea).unwrap();
+        std::fs::write(&hea, text.replacen("m 2 360 101", "m 2 360", 1)).unwrap();
+        let rec = Record::open(&hea).unwrap();
+        assert_eq!(rec.header().sig_len, None);
+        assert_eq!(rec.samples_per_signal().unwrap(), Some(101));
+        assert_eq!(rec.read_signals().unwrap().n_samples(), 101);
     }
 
     #[test]

@@ -153,8 +153,9 @@ pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
         record: h.name.clone(),
         fs: h.fs,
         n_sig: h.n_sig(),
-        sig_len: h.sig_len,
-        duration_s: h.sig_len.map(|n| n as f64 / h.fs),
+        // Inferred from the signal file's size when the header does not say (as wfdb-python).
+        sig_len: rec.samples_per_signal()?,
+        duration_s: rec.samples_per_signal()?.map(|n| n as f64 / h.fs),
         signals: h
             .signals
             .iter()

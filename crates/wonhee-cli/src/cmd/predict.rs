@@ -35,7 +35,8 @@ pub struct Args {
     /// reference annotations (e.g. `atr`).
     #[arg(long, default_value = "detect")]
     beats: String,
-    /// Lead, by name or 0-based index (default: the model's lead, MLII, when present).
+    /// Lead, by name or 0-based index (default: the model's lead, MLII, when present, else
+    /// lead 0 with a warning).
     #[arg(long)]
     lead: Option<String>,
     /// Sampling rate (Hz) of a CSV without a time column.
@@ -86,10 +87,22 @@ pub fn run(args: Args) -> Result<()> {
     let run = Run::open(&run_dir, &device)?;
     let opts = wonhee_input::ReadOptions { fs: args.fs };
     let rec = wonhee_input::open(&args.input, &opts)?;
-    let (index, fallback) = rec.lead_index(args.lead.as_deref())?;
-    if let Some(w) = fallback {
-        tracing::warn!("{w}");
-    }
+    // The model's own lead by name unless --lead says otherwise; another one works, with a
+    // warning.
+    let model_lead = &run.info.dataset.prepare.lead;
+    let index = match (&args.lead, rec.find_lead(model_lead)) {
+        (Some(sel), _) => rec.lead_index(Some(sel))?.0,
+        (None, Some(i)) => i,
+        (None, None) => {
+            let (i, _) = rec.lead_index(Some("0"))?;
+            tracing::warn!(
+                "{}: no lead {model_lead} (the model's); using lead 0 (`{}`)",
+                rec.path.display(),
+                rec.leads[i].name
+            );
+            i
+        }
+    };
     let lead = &rec.leads[index];
     let fs = lead.fs;
     let (samples, reference) = if args.beats == "detect" {
