@@ -570,3 +570,41 @@ fn output_into_a_closed_pipe_ends_quietly_with_success() {
     assert!(out.status.success(), "{:?}: {err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn detect_reads_a_format_8_record_whole() {
+    use wonhee_wfdb::write::{SignalData, write_record};
+    use wonhee_wfdb::{Format, Record, SignalSpec};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Record::open(fixtures().join("synth/s100")).unwrap();
+    let d = src.read_selected(&[0]).unwrap().digital(0).to_vec();
+    // Format 8 stores first differences in a byte: keep every step within -128..=127.
+    let mut samples = Vec::with_capacity(d.len());
+    let mut prev = d[0];
+    for &v in &d {
+        prev += (v - prev).clamp(-128, 127);
+        samples.push(prev);
+    }
+    let mut spec = SignalSpec::new("", Format::F8, "MLII");
+    spec.gain = src.header().signals[0].gain;
+    spec.init_value = samples[0];
+    write_record(
+        tmp.path(),
+        "f8",
+        360.0,
+        Format::F8,
+        &[SignalData { spec, samples }],
+        &[],
+    )
+    .unwrap();
+    let out = tmp.path().join("f8.csv");
+    let o = wonhee()
+        .arg("detect")
+        .arg(tmp.path().join("f8"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(csv_column(&out, "sample").len() >= 50);
+}

@@ -136,14 +136,30 @@ impl Annotations {
         Ok(a)
     }
 
-    /// Parses the bytes of an MIT-format annotation file; `path` is only used in errors.
+    /// Parses the bytes of an MIT-format annotation file; `path` is only used in errors. An
+    /// annotation at a negative sample time or past 2^31 - 1 is an error naming the byte offset.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
+        Self::parse_within(bytes, path, None)
+    }
+
+    /// [`Annotations::parse`], also refusing annotations past sample `end` (the record's
+    /// length, when its header is at hand).
+    pub fn parse_within(bytes: &[u8], path: &Path, end: Option<u64>) -> Result<Self> {
         Parser {
             bytes,
             path,
             pos: 0,
+            end: end.and_then(|e| i64::try_from(e).ok()),
         }
         .run()
+    }
+
+    /// [`Annotations::read_file`], refusing annotations past sample `end`.
+    pub fn read_file_within(path: &Path, annotator: &str, end: Option<u64>) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| WfdbError::io(path, e))?;
+        let mut a = Self::parse_within(&bytes, path, end)?;
+        a.annotator = annotator.to_owned();
+        Ok(a)
     }
 
     /// Number of annotations.
@@ -185,6 +201,15 @@ impl Annotations {
                 return Err(WfdbError::invalid(
                     path,
                     format!("annotation {i}: aux note longer than 254 bytes"),
+                ));
+            }
+            if !(0..=i64::from(i32::MAX)).contains(&a.sample) {
+                return Err(WfdbError::invalid(
+                    path,
+                    format!(
+                        "annotation {i}: sample {} is outside 0..=2^31 - 1, which readers refuse",
+                        a.sample
+                    ),
                 ));
             }
             let delta = a.sample - prev_sample;
@@ -234,6 +259,8 @@ struct Parser<'a> {
     bytes: &'a [u8],
     path: &'a Path,
     pos: usize,
+    /// No annotation may lie past this sample (the record's length).
+    end: Option<i64>,
 }
 
 impl Parser<'_> {
@@ -299,6 +326,22 @@ impl Parser<'_> {
             let at = self.pos;
             self.pos += 2;
             time += delta + i64::from(inc);
+            let bad_time = if time < 0 {
+                Some(format!("annotation at negative sample {time}"))
+            } else if time > i64::from(i32::MAX) {
+                Some(format!("annotation at sample {time}, past 2^31 - 1"))
+            } else {
+                self.end.filter(|&e| time > e).map(|end| {
+                    format!("annotation at sample {time}, past the record's end (sample {end})")
+                })
+            };
+            if let Some(message) = bad_time {
+                return Err(WfdbError::Annotation {
+                    path: self.path(),
+                    offset: at as u64,
+                    message,
+                });
+            }
             let mut ann = Annotation::new(time, code);
             let (mut got_chan, mut got_num) = (false, false);
             // Modifiers of this annotation.
@@ -438,10 +481,50 @@ mod tests {
             Annotation::new(3_000_000_000, 1),
         ];
         let e = Annotations::encode(&anns, p()).unwrap_err();
-        assert!(e.to_string().contains("32 bits"), "{e}");
+        assert!(e.to_string().contains("2^31"), "{e}");
+        let e = Annotations::encode(&[Annotation::new(-1, 1)], p()).unwrap_err();
+        assert!(e.to_string().contains("sample -1"), "{e}");
         let anns = &anns[..3];
         let bytes = Annotations::encode(anns, p()).unwrap();
         assert_eq!(Annotations::parse(&bytes, p()).unwrap().annotations, anns);
+    }
+
+    #[test]
+    fn negative_overflowing_and_late_times_are_errors_naming_the_byte() {
+        // A SKIP of -10 before the first annotation: sample -9 (word at byte 6).
+        let neg = words(&[59 << 10, 0xFFFF, 0xFFF6, (1 << 10) | 1]);
+        let e = Annotations::parse(&neg, p()).unwrap_err().to_string();
+        assert!(
+            e.contains("t.atr") && e.contains("byte 6") && e.contains("-9"),
+            "{e}"
+        );
+        // Two SKIPs of 2^31 - 1 each, then an annotation: past 2^31 - 1 (byte 12).
+        let big = words(&[
+            59 << 10,
+            0x7FFF,
+            0xFFFF,
+            59 << 10,
+            0x7FFF,
+            0xFFFF,
+            (1 << 10) | 1,
+        ]);
+        let e = Annotations::parse(&big, p()).unwrap_err().to_string();
+        assert!(e.contains("byte 12") && e.contains("2^31"), "{e}");
+        // Within the record, then past its end (sample 30 > 25): the second word, byte 2.
+        let late = words(&[(1 << 10) | 10, (1 << 10) | 20]);
+        assert_eq!(
+            Annotations::parse_within(&late, p(), Some(30))
+                .unwrap()
+                .len(),
+            2
+        );
+        let e = Annotations::parse_within(&late, p(), Some(25))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("byte 2") && e.contains("past the record's end"),
+            "{e}"
+        );
     }
 
     #[test]

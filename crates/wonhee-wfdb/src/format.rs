@@ -3,6 +3,8 @@
 //! A signal file holds frames of `k` interleaved samples (one per signal stored in it). The
 //! decoders read `n_frames` frames straight into `k` preallocated channel vectors; no per-sample
 //! allocation, no per-frame system call.
+//!
+//! Format 8 decodes to its stored differences; [`undiff`] turns them into samples.
 
 use crate::header::Format;
 
@@ -97,10 +99,104 @@ fn decode_any(
             i32::from(u16::from_le_bytes(b)) - 32768
         }),
         Format::F80 => fixed::<1>(bytes, n, wanted, chans, |b| i32::from(b[0]) - 128),
+        Format::F8 => fixed::<1>(bytes, n, wanted, chans, |b| i32::from(b[0] as i8)),
+        Format::F310 => triples(bytes, n, wanted, chans, unpack_310),
+        Format::F311 => triples(bytes, n, wanted, chans, unpack_311),
         Format::F24 => fixed::<3>(bytes, n, wanted, chans, |b| {
             (i32::from_le_bytes([0, b[0], b[1], b[2]])) >> 8
         }),
         Format::F32 => fixed::<4>(bytes, n, wanted, chans, i32::from_le_bytes),
+    }
+}
+
+/// Turns decoded format-8 differences of the wanted channels into samples: a running sum
+/// (wrapping, as wfdb-python's `int32` sum does) from each signal's initial value `init[c]`.
+pub(crate) fn undiff(chans: &mut [Vec<i32>], wanted: &[bool], init: &[i32]) {
+    for ((c, &w), &start) in chans.iter_mut().zip(wanted).zip(init) {
+        if w {
+            let mut acc = start;
+            for v in c.iter_mut() {
+                acc = acc.wrapping_add(*v);
+                *v = acc;
+            }
+        }
+    }
+}
+
+#[inline]
+fn sext10(v: u32) -> i32 {
+    ((v << 22) as i32) >> 22
+}
+
+/// The three samples of one 4-byte group of format 310 (missing trailing bytes read as 0).
+#[inline(always)]
+fn unpack_310(b: [u8; 4]) -> [i32; 3] {
+    let w0 = u32::from(u16::from_le_bytes([b[0], b[1]]));
+    let w1 = u32::from(u16::from_le_bytes([b[2], b[3]]));
+    [
+        sext10(w0 >> 1),
+        sext10(w1 >> 1),
+        sext10((w0 >> 11) | ((w1 >> 11) << 5)),
+    ]
+}
+
+/// The three samples of one 4-byte group of format 311 (bits 30 and 31 are unused).
+#[inline(always)]
+fn unpack_311(b: [u8; 4]) -> [i32; 3] {
+    let w = u32::from_le_bytes(b);
+    [sext10(w), sext10(w >> 10), sext10(w >> 20)]
+}
+
+/// Decodes `n` samples stored three to a 4-byte group (formats 310 and 311); a trailing
+/// partial group may be cut short (its missing bytes read as 0).
+#[inline(always)]
+fn triples(
+    bytes: &[u8],
+    n: usize,
+    wanted: &[bool],
+    chans: &mut [Vec<i32>],
+    unpack: impl Fn([u8; 4]) -> [i32; 3],
+) {
+    let k = wanted.len();
+    if !wanted.contains(&true) {
+        return;
+    }
+    let groups = n / 3;
+    let body = &bytes[..groups * 4];
+    if k == 1 {
+        let c = &mut chans[0];
+        for g in body.chunks_exact(4) {
+            c.extend_from_slice(&unpack([g[0], g[1], g[2], g[3]]));
+        }
+    } else {
+        let mut ch = 0;
+        for g in body.chunks_exact(4) {
+            for v in unpack([g[0], g[1], g[2], g[3]]) {
+                if wanted[ch] {
+                    chans[ch].push(v);
+                }
+                ch += 1;
+                if ch == k {
+                    ch = 0;
+                }
+            }
+        }
+    }
+    let rest = n % 3;
+    if rest > 0 {
+        let mut last = [0u8; 4];
+        let tail = bytes.get(groups * 4..).unwrap_or(&[]);
+        for (d, s) in last.iter_mut().zip(tail) {
+            *d = *s;
+        }
+        let vals = unpack(last);
+        // The trailing samples belong to the last `rest` channels of the last frame.
+        for (i, &v) in vals[..rest].iter().enumerate() {
+            let ch = (groups * 3 + i) % k;
+            if wanted[ch] {
+                chans[ch].push(v);
+            }
+        }
     }
 }
 
@@ -253,6 +349,41 @@ pub(crate) fn encode(format: Format, chans: &[&[i32]], out: &mut Vec<u8>) {
             flat.for_each(|v| out.extend_from_slice(&((v + 32768) as u16).to_le_bytes()))
         }
         Format::F80 => flat.for_each(|v| out.push((v + 128) as u8)),
+        Format::F8 => {
+            // Differences from the previous sample, the first from itself (the writer's
+            // initial value is the first sample).
+            let mut prev: Vec<i32> = chans
+                .iter()
+                .map(|c| c.first().copied().unwrap_or(0))
+                .collect();
+            for i in 0..n_frames {
+                for (c, p) in chans.iter().zip(prev.iter_mut()) {
+                    out.push(c[i].wrapping_sub(*p) as i8 as u8);
+                    *p = c[i];
+                }
+            }
+        }
+        Format::F310 | Format::F311 => {
+            let samples: Vec<i32> = flat.collect();
+            for g in samples.chunks(3) {
+                let v = |i: usize| g.get(i).map_or(0, |&s| (s as u32) & 0x3FF);
+                let (a, b, c) = (v(0), v(1), v(2));
+                if format == Format::F310 {
+                    let w0 = (a << 1) | ((c & 0x1F) << 11);
+                    let w1 = (b << 1) | ((c >> 5) << 11);
+                    out.extend_from_slice(&(w0 as u16).to_le_bytes());
+                    if g.len() > 1 {
+                        out.extend_from_slice(&(w1 as u16).to_le_bytes());
+                    }
+                } else {
+                    let w = a | (b << 10) | (c << 20);
+                    // A trailing single sample takes 2 bytes; a trailing pair is padded to a
+                    // whole word, as wfdb-python and the WFDB library write it.
+                    let len = if g.len() == 1 { 2 } else { 4 };
+                    out.extend_from_slice(&w.to_le_bytes()[..len]);
+                }
+            }
+        }
         Format::F24 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes()[..3])),
         Format::F32 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
     }
@@ -262,15 +393,7 @@ pub(crate) fn encode(format: Format, chans: &[&[i32]], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    const ALL: [Format; 7] = [
-        Format::F16,
-        Format::F24,
-        Format::F32,
-        Format::F61,
-        Format::F80,
-        Format::F160,
-        Format::F212,
-    ];
+    const ALL: [Format; 10] = Format::ALL;
 
     #[test]
     fn known_212_bytes() {
@@ -282,40 +405,121 @@ mod tests {
         assert_eq!(out, vec![0x23, 0xF1, 0xFF]);
     }
 
+    /// Format 8 decodes to differences; the samples are their running sum.
+    fn decode_samples(
+        f: Format,
+        bytes: &[u8],
+        n: usize,
+        wanted: &[bool],
+        init: &[i32],
+    ) -> Vec<Vec<i32>> {
+        let mut ch = decode(f, bytes, n, wanted);
+        if f == Format::F8 {
+            undiff(&mut ch, wanted, init);
+        }
+        ch
+    }
+
+    #[test]
+    fn known_310_bytes() {
+        // Words 0x2A03 and 0xFFFE: samples bits 1-10 of each, (0x203 >> 1) = 0x101 = 257 and
+        // 0x3FF = -1; the third is bits 11-15 of the first word (0b00101 = 5) below bits
+        // 11-15 of the second (0b11111): 0x3E5 = -27.
+        let bytes = [0x03, 0x2A, 0xFE, 0xFF];
+        assert_eq!(decode(Format::F310, &bytes, 3, &[true])[0], [257, -1, -27]);
+        let mut out = Vec::new();
+        encode(Format::F310, &[&[257, -1, -27]], &mut out);
+        // Bit 0 of each word is unused: it comes back 0.
+        assert_eq!(out, [0x02, 0x2A, 0xFE, 0xFF]);
+        // A trailing single sample is one word: 0x0400 >> 1 = 0x200 = -512.
+        assert_eq!(decode(Format::F310, &[0x00, 0x04], 1, &[true])[0], [-512]);
+        // Two signals, 5 samples: frames (257, -1), (-27, 1), (511, _).
+        let bytes = [0x03, 0x2A, 0xFE, 0xFF, 0x02, 0x00, 0xFE, 0x03];
+        let ch = decode(Format::F310, &bytes, 2, &[true, true]);
+        assert_eq!(ch, [vec![257, -27], vec![-1, 1]]);
+        let ch = decode(Format::F310, &bytes[..6], 2, &[false, true]);
+        assert_eq!(ch[1], [-1, 1]);
+    }
+
+    #[test]
+    fn known_311_bytes() {
+        // Word 0x2FF8_0201: bits 0-9 0x201 = -511, bits 10-19 0x200 = -512, bits 20-29
+        // 0x2FF = -257.
+        let bytes = [0x01, 0x02, 0xF8, 0x2F];
+        assert_eq!(
+            decode(Format::F311, &bytes, 3, &[true])[0],
+            [-511, -512, -257]
+        );
+        let mut out = Vec::new();
+        encode(Format::F311, &[&[-511, -512, -257]], &mut out);
+        assert_eq!(out, bytes);
+        // A trailing pair needs 3 bytes to read (0x1FF = 511, then 0x001 = 1) and is
+        // written as a whole word.
+        assert_eq!(
+            decode(Format::F311, &[0xFF, 0x05, 0x00], 2, &[true])[0],
+            [511, 1]
+        );
+        let mut out = Vec::new();
+        encode(Format::F311, &[&[511, 1]], &mut out);
+        assert_eq!(out, [0xFF, 0x05, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn known_8_bytes() {
+        // Two signals with initial values 100 and -5; differences (+1, -128), (+127, 2).
+        let bytes = [0x01, 0x80, 0x7F, 0x02];
+        let ch = decode_samples(Format::F8, &bytes, 2, &[true, true], &[100, -5]);
+        assert_eq!(ch, [vec![101, 228], vec![-133, -131]]);
+        // The writer starts from the first sample: its difference is 0.
+        let mut out = Vec::new();
+        encode(Format::F8, &[&[101, 228], &[-133, -131]], &mut out);
+        assert_eq!(out, [0x00, 0x00, 0x7F, 0x02]);
+    }
+
     #[test]
     fn round_trip_every_format_and_layout() {
         for f in ALL {
             let (lo, hi) = f.digital_range();
             for k in 1..=3usize {
-                for n_frames in 0..6usize {
+                for n_frames in 0..8usize {
                     let chans: Vec<Vec<i32>> = (0..k)
                         .map(|c| {
                             (0..n_frames)
-                                .map(|i| match (i + c) % 3 {
-                                    0 => lo,
-                                    1 => hi,
+                                .map(|i| match ((i + c) % 3, f) {
+                                    // Steps of 53 or -74 from each signal's own start.
+                                    (_, Format::F8) => {
+                                        (i as i32 * 53) % 127 + c as i32 * 1000 - 1000
+                                    }
+                                    (0, _) => lo,
+                                    (1, _) => hi,
                                     _ => (i as i32 * 37 - 50).clamp(lo, hi),
                                 })
                                 .collect()
                         })
                         .collect();
+                    let init: Vec<i32> = chans
+                        .iter()
+                        .map(|c| c.first().copied().unwrap_or(0))
+                        .collect();
                     let refs: Vec<&[i32]> = chans.iter().map(Vec::as_slice).collect();
                     let mut bytes = Vec::new();
                     encode(f, &refs, &mut bytes);
+                    // 311 pads a trailing pair to a whole word; reading needs 3 of its bytes.
+                    let pad = u64::from(f == Format::F311 && (n_frames * k) % 3 == 2);
                     assert_eq!(
                         bytes.len() as u64,
-                        f.bytes_for((n_frames * k) as u64).unwrap(),
+                        f.bytes_for((n_frames * k) as u64).unwrap() + pad,
                         "{f:?}"
                     );
                     assert_eq!(
-                        decode(f, &bytes, n_frames, &vec![true; k]),
+                        decode_samples(f, &bytes, n_frames, &vec![true; k], &init),
                         chans,
                         "{f:?} k={k} n={n_frames}"
                     );
                     // Any subset of channels decodes to the same values.
                     for mask in 0..(1u32 << k) {
                         let wanted: Vec<bool> = (0..k).map(|c| mask & (1 << c) != 0).collect();
-                        let got = decode(f, &bytes, n_frames, &wanted);
+                        let got = decode_samples(f, &bytes, n_frames, &wanted, &init);
                         for c in 0..k {
                             let expect = if wanted[c] {
                                 chans[c].clone()

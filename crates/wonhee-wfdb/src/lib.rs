@@ -16,12 +16,14 @@
 //! What it covers:
 //! - headers ([`Header`]): record line, signal lines, comments, LF or CRLF; multi-segment
 //!   records are reported as unsupported;
-//! - signal formats 16, 24, 32, 61, 80, 160 and 212 ([`Format`]), read from one whole-file read
-//!   per signal file, decoded without per-sample allocation; the invalid-sample marker becomes
-//!   NaN in physical units;
+//! - signal formats 8, 16, 24, 32, 61, 80, 160, 212, 310 and 311 ([`Format`]), read from one
+//!   whole-file read per signal file, decoded without per-sample allocation; the invalid-sample
+//!   marker becomes NaN in physical units; [`Record::view`] reads all but format 8 (first
+//!   differences, not random access) by position;
 //! - MIT annotation files ([`Annotations`]) with every pseudo-annotation (SKIP, NUM, SUB, CHN,
 //!   AUX) folded as wfdb-python's `rdann` does; aux notes lose their trailing NUL;
-//! - writers for records in formats 212 and 16 and for annotation files ([`write`]), atomic.
+//! - writers for records in formats 8, 16, 80, 212, 310 and 311 and for annotation files
+//!   ([`write`]), atomic.
 //!
 //! Every error ([`WfdbError`]) names the file and the line or byte offset. No input makes this
 //! crate panic or allocate more than the files' own size: a header's claimed length is checked

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::annotation::Annotations;
 use crate::error::{Result, WfdbError};
 use crate::format;
-use crate::header::{Header, SignalSpec};
+use crate::header::{Format, Header, SignalSpec};
 
 /// A WFDB record: its parsed header and the folder its files live in.
 #[derive(Clone, Debug)]
@@ -87,9 +87,14 @@ impl Record {
         self.dir.join(format!("{}.{extension}", self.header.name))
     }
 
-    /// Reads the annotation file of `annotator` (e.g. `"atr"`).
+    /// Reads the annotation file of `annotator` (e.g. `"atr"`). An annotation past the
+    /// record's end (its length from the header, else from the signal file's size) is an error
+    /// naming the byte offset.
     pub fn annotations(&self, annotator: &str) -> Result<Annotations> {
-        Annotations::read_file(&self.file_path(annotator), annotator)
+        // Without a readable length (no signals, a missing signal file), only the generic
+        // checks apply.
+        let end = self.samples_per_signal().ok().flatten();
+        Annotations::read_file_within(&self.file_path(annotator), annotator, end)
     }
 
     /// Reads every signal.
@@ -167,6 +172,10 @@ impl Record {
                 self.header.sig_len,
                 &mut buf.chans,
             )?;
+            if spec.format == Format::F8 {
+                let init: Vec<i32> = in_file.iter().map(|&j| sigs[j].init_value).collect();
+                format::undiff(&mut buf.chans, &wanted, &init);
+            }
             match n_samples {
                 None => n_samples = Some(n),
                 Some(m) if m != n => {

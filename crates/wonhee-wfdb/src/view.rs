@@ -39,7 +39,8 @@ thread_local! {
 
 impl Record {
     /// A view of signal `i`, read on demand. Records with several samples per frame or skew
-    /// are refused as [`WfdbError::Unsupported`] (as by [`Record::read_selected`]).
+    /// are refused as [`WfdbError::Unsupported`] (as by [`Record::read_selected`]), and so is
+    /// format 8, whose samples depend on every earlier one (read it whole).
     pub fn view(&self, i: usize) -> Result<SignalView> {
         let sigs = &self.header().signals;
         let Some(spec) = sigs.get(i) else {
@@ -52,11 +53,13 @@ impl Record {
             .filter(|&j| sigs[j].file_name == spec.file_name)
             .collect();
         check_file_layout(self.header_path(), sigs, &in_file)?;
-        let first = &sigs[in_file[0]];
-        let path = self.dir().join(&spec.file_name);
-        let file = File::open(&path).map_err(|e| WfdbError::io(&path, e))?;
-        let len = file.metadata().map_err(|e| WfdbError::io(&path, e))?.len();
-        let n = count_frames(len, &path, first, in_file.len(), self.header().sig_len)?;
+        if spec.format == Format::F8 {
+            return Err(WfdbError::unsupported(
+                self.header_path(),
+                format!("signal {i}: format 8 is read whole: use read_selected"),
+            ));
+        }
+        let (file, path, n) = self.open_signal_file(spec, &in_file)?;
         let (lo, hi) = spec.format.digital_range();
         let table = (i64::from(hi) - i64::from(lo) < 1 << 16).then(|| {
             let mut t = Box::new([f32::NAN; 1 << 16]);
@@ -83,10 +86,33 @@ impl Record {
     /// Samples per signal: the header's signal length, else inferred (as wfdb-python does) from
     /// the size of the first signal's file; `None` for a record without signals.
     pub fn samples_per_signal(&self) -> Result<Option<u64>> {
-        if self.header().sig_len.is_some() || self.header().signals.is_empty() {
+        let sigs = &self.header().signals;
+        let Some(spec) = sigs.first() else {
+            return Ok(self.header().sig_len);
+        };
+        if self.header().sig_len.is_some() {
             return Ok(self.header().sig_len);
         }
-        Ok(Some(self.view(0)?.len() as u64))
+        let in_file: Vec<usize> = (0..sigs.len())
+            .filter(|&j| sigs[j].file_name == spec.file_name)
+            .collect();
+        check_file_layout(self.header_path(), sigs, &in_file)?;
+        Ok(Some(self.open_signal_file(spec, &in_file)?.2 as u64))
+    }
+
+    /// Opens the file of `spec` (holding signals `in_file`, checked) and checks its length:
+    /// the file, its path and the number of frames.
+    fn open_signal_file(
+        &self,
+        spec: &SignalSpec,
+        in_file: &[usize],
+    ) -> Result<(File, PathBuf, usize)> {
+        let first = &self.header().signals[in_file[0]];
+        let path = self.dir().join(&spec.file_name);
+        let file = File::open(&path).map_err(|e| WfdbError::io(&path, e))?;
+        let len = file.metadata().map_err(|e| WfdbError::io(&path, e))?.len();
+        let n = count_frames(len, &path, first, in_file.len(), self.header().sig_len)?;
+        Ok((file, path, n))
     }
 }
 
@@ -138,9 +164,14 @@ impl SignalView {
             return Ok(());
         }
         let fmt = self.spec.format;
-        // The first frame read starts on a byte: for format 212, an even sample index.
+        // The first frame read starts a byte group: 2 samples for format 212, 3 for 310/311.
+        let group = match fmt {
+            Format::F212 => 2,
+            Format::F310 | Format::F311 => 3,
+            _ => 1,
+        };
         let mut first = start;
-        while fmt == Format::F212 && (first * self.k) % 2 == 1 {
+        while !(first * self.k).is_multiple_of(group) {
             first -= 1;
         }
         let samples = (end - first) * self.k;
@@ -224,7 +255,8 @@ fn physical(spec: &SignalSpec, d: i32) -> f32 {
     }
 }
 
-/// Bytes taken by the first `samples` samples of a file (`samples` even for format 212).
+/// Bytes taken by the first `samples` samples of a file (`samples` a whole number of byte
+/// groups: even for format 212, a multiple of 3 for 310/311).
 fn bytes_before(fmt: Format, samples: usize) -> u64 {
     fmt.bytes_for(samples as u64).unwrap_or(u64::MAX)
 }
@@ -303,6 +335,8 @@ mod tests {
             Format::F80,
             Format::F160,
             Format::F212,
+            Format::F310,
+            Format::F311,
         ] {
             for k in 1..=3usize {
                 let name = format!("r{}_{k}", fmt.code());
@@ -319,6 +353,9 @@ mod tests {
                         (999, 1001),
                         (500, 500),
                         (1000, 1001),
+                        (2, 3),
+                        (4, 11),
+                        (998, 1000),
                     ] {
                         let mut got = vec![0f32; b - a];
                         view.physical_into(a, &mut got).unwrap();
@@ -341,6 +378,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Format 8 is not random access: its view is refused, naming the format, while the
+    /// whole read works.
+    #[test]
+    fn format_8_is_not_viewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = Record::open(raw_record(dir.path(), "d", Format::F8, 2, 10)).unwrap();
+        assert_eq!(rec.read_signals().unwrap().n_samples(), 10);
+        for s in 0..2 {
+            let e = rec.view(s).unwrap_err();
+            assert!(matches!(e, crate::WfdbError::Unsupported { .. }), "{e}");
+            let e = e.to_string();
+            assert!(
+                e.contains("d.hea") && e.contains("format 8 is read whole"),
+                "{e}"
+            );
+        }
+        // Its length is still known without a header length.
+        let hea = dir.path().join("d.hea");
+        let text = std::fs::read_to_string(&hea).unwrap();
+        std::fs::write(&hea, text.replacen("d 2 360 10", "d 2 360", 1)).unwrap();
+        let rec = Record::open(&hea).unwrap();
+        assert_eq!(rec.samples_per_signal().unwrap(), Some(10));
     }
 
     /// A skewed or multi-frame signal anywhere in a file (not only the first) is refused by
@@ -378,6 +439,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("f.hea:3") && err.contains("disagree"), "{err}");
+    }
+
+    #[test]
+    fn annotations_past_the_records_end_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let hea = raw_record(dir.path(), "a", Format::F16, 1, 100);
+        let path = dir.path().join("a.atr");
+        let anns = [
+            crate::Annotation::new(10, 1),
+            crate::Annotation::new(150, 1),
+        ];
+        std::fs::write(&path, crate::Annotations::encode(&anns, &path).unwrap()).unwrap();
+        let rec = Record::open(&hea).unwrap();
+        let err = rec.annotations("atr").unwrap_err().to_string();
+        assert!(
+            err.contains("a.atr")
+                && err.contains("byte 2")
+                && err.contains("past the record's end"),
+            "{err}"
+        );
+        // The file alone, without the record's length, reads.
+        assert_eq!(
+            crate::Annotations::read_file(&path, "atr").unwrap().len(),
+            2
+        );
     }
 
     #[test]

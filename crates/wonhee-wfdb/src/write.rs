@@ -1,4 +1,4 @@
-//! Writing records (formats 212 and 16) and annotation files, atomically.
+//! Writing records (formats 8, 16, 80, 212, 310 and 311) and annotation files, atomically.
 //!
 //! Used to make test fixtures and synthetic records; every file is written with
 //! [`wonhee_fs::write_atomic`] (a temporary file in the destination folder, renamed into place),
@@ -27,8 +27,9 @@ pub struct SignalData {
 
 /// Writes `<dir>/<name>.dat` (all signals interleaved in one file) and `<dir>/<name>.hea`.
 ///
-/// Only formats 212 and 16 are written. Returns the header path. Samples outside the format's
-/// range are an error, not clipped.
+/// Formats 8, 16, 80, 212, 310 and 311 are written. Returns the header path. Samples outside
+/// the format's range, and in format 8 differences between consecutive samples outside
+/// -128..=127, are an error, not clipped. Each signal's initial value is its first sample.
 pub fn write_record(
     dir: &Path,
     name: &str,
@@ -38,7 +39,10 @@ pub fn write_record(
     comments: &[String],
 ) -> Result<PathBuf> {
     let hea_path = dir.join(format!("{name}.hea"));
-    if !matches!(format, Format::F212 | Format::F16) {
+    if !matches!(
+        format,
+        Format::F8 | Format::F16 | Format::F80 | Format::F212 | Format::F310 | Format::F311
+    ) {
         return Err(WfdbError::unsupported(
             &hea_path,
             format!("writing format {}", format.code()),
@@ -77,6 +81,23 @@ pub fn write_record(
                     format.code()
                 ),
             ));
+        }
+        if format == Format::F8 {
+            let step = |w: &[i32]| i64::from(w[1]) - i64::from(w[0]);
+            if let Some(pos) = s
+                .samples
+                .windows(2)
+                .position(|w| !(-128..=127).contains(&step(w)))
+            {
+                return Err(WfdbError::invalid(
+                    &hea_path,
+                    format!(
+                        "signal {i} sample {}: difference {} from the previous sample is outside format 8 range -128..=127",
+                        pos + 1,
+                        step(&s.samples[pos..pos + 2])
+                    ),
+                ));
+            }
         }
         if s.spec.description.contains(['\n', '\r']) || s.spec.units.contains(char::is_whitespace) {
             return Err(WfdbError::invalid(

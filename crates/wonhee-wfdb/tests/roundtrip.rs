@@ -58,6 +58,176 @@ fn record_round_trip_212_and_16() {
     }
 }
 
+/// `k` signals of `n` samples for `fmt`: its extremes and the invalid value where it has
+/// them, steps within -128..=127 for format 8 (from a non-zero start).
+fn signals_for(fmt: Format, k: usize, n: usize) -> Vec<SignalData> {
+    let (lo, hi) = fmt.digital_range();
+    (0..k)
+        .map(|c| {
+            let samples = (0..n)
+                .map(|i| {
+                    let i = i as i64 + c as i64 * 5;
+                    if fmt == Format::F8 {
+                        // Steps of +127, -128, -50..=50 and 0 from a start of its own.
+                        let step = |j: i64| match j % 4 {
+                            0 => 0,
+                            1 => 127,
+                            2 => -128,
+                            _ => j % 101 - 50,
+                        };
+                        let start = c as i64 * 1000 - 500;
+                        (start + (0..i).map(step).sum::<i64>()) as i32
+                    } else {
+                        match i % 5 {
+                            0 => lo,
+                            1 => hi,
+                            2 => lo + 1,
+                            _ => {
+                                (i64::from(lo) + (i * 7919) % (i64::from(hi) - i64::from(lo)))
+                                    as i32
+                            }
+                        }
+                    }
+                })
+                .collect();
+            let mut spec = SignalSpec::new("", fmt, format!("s{c}"));
+            spec.baseline = c as i32 - 1;
+            spec.gain = 100.0 + c as f64;
+            SignalData { spec, samples }
+        })
+        .collect()
+}
+
+/// Every writable format, 1 to 3 signals, 1 to 7 samples and a longer record: written, then
+/// read whole, by selection and (but format 8) through views, as written.
+#[test]
+fn record_round_trip_every_writable_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for fmt in [
+        Format::F8,
+        Format::F16,
+        Format::F80,
+        Format::F212,
+        Format::F310,
+        Format::F311,
+    ] {
+        for k in 1..=3 {
+            for n in (1..=7).chain([1000]) {
+                let sigs = signals_for(fmt, k, n);
+                let name = format!("w{}_{k}_{n}", fmt.code());
+                write_record(dir.path(), &name, 250.0, fmt, &sigs, &[]).unwrap();
+                let rec = Record::open(dir.path().join(&name)).unwrap();
+                let whole = rec.read_signals().unwrap();
+                assert_eq!(whole.n_samples(), n, "{name}");
+                for (i, s) in sigs.iter().enumerate() {
+                    assert_eq!(whole.digital(i), s.samples.as_slice(), "{name} signal {i}");
+                    let one = rec.read_selected(&[i]).unwrap();
+                    assert_eq!(one.digital(0), s.samples.as_slice(), "{name} signal {i}");
+                    match rec.view(i) {
+                        Ok(v) => {
+                            assert_ne!(fmt, Format::F8);
+                            let mut got = vec![0f32; n];
+                            v.physical_into(0, &mut got).unwrap();
+                            let want = whole.physical_f32(i);
+                            assert!(
+                                got.iter()
+                                    .zip(&want)
+                                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                                "{name} signal {i}"
+                            );
+                        }
+                        Err(e) => {
+                            assert_eq!(fmt, Format::F8, "{e}");
+                            assert!(matches!(e, WfdbError::Unsupported { .. }), "{e}");
+                            assert!(e.to_string().contains("format 8"), "{e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The writer refuses what the format cannot hold, naming the signal and sample.
+#[test]
+fn writer_refuses_values_and_steps_outside_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let sig = |samples: Vec<i32>| SignalData {
+        spec: SignalSpec::new("", Format::F16, "x"),
+        samples,
+    };
+    for (fmt, bad, what) in [
+        (Format::F310, vec![0, 512], "sample 1 = 512"),
+        (Format::F311, vec![-513], "sample 0 = -513"),
+        (Format::F80, vec![128], "sample 0 = 128"),
+        (
+            Format::F8,
+            vec![0, 127, -1, -130],
+            "sample 3: difference -129",
+        ),
+        (Format::F8, vec![0, 128], "sample 1: difference 128"),
+        (
+            Format::F8,
+            vec![i32::MIN, i32::MAX],
+            "sample 1: difference 4294967295",
+        ),
+    ] {
+        let e = write_record(
+            dir.path(),
+            "bad",
+            360.0,
+            fmt,
+            &[sig(vec![0; bad.len()]), sig(bad)],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("bad.hea") && e.contains("signal 1") && e.contains(what),
+            "{e}"
+        );
+    }
+    assert!(!dir.path().join("bad.hea").exists());
+    // Steps of exactly -128 and 127 are fine.
+    write_record(
+        dir.path(),
+        "ok",
+        360.0,
+        Format::F8,
+        &[sig(vec![0, -128, -1])],
+        &[],
+    )
+    .unwrap();
+}
+
+/// A signal file cut short, in the new formats, is an error naming it (both readers).
+#[test]
+fn truncated_files_of_the_packed_formats_are_errors_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for fmt in [Format::F8, Format::F310, Format::F311] {
+        for (k, n) in [(1, 5), (2, 4), (3, 7), (1, 1)] {
+            let name = format!("t{}_{k}_{n}", fmt.code());
+            write_record(dir.path(), &name, 360.0, fmt, &signals_for(fmt, k, n), &[]).unwrap();
+            let dat = dir.path().join(format!("{name}.dat"));
+            let bytes = std::fs::read(&dat).unwrap();
+            // One byte short of what reading needs (311 pads a trailing pair by one byte).
+            let need = fmt.bytes_for((k * n) as u64).unwrap() as usize;
+            std::fs::write(&dat, &bytes[..need - 1]).unwrap();
+            let rec = Record::open(dir.path().join(&name)).unwrap();
+            let e = rec.read_signals().unwrap_err();
+            assert!(matches!(e, WfdbError::Truncated { .. }), "{e}");
+            assert!(e.to_string().contains(&format!("{name}.dat")), "{e}");
+            if fmt != Format::F8 {
+                let e = rec.view(0).unwrap_err().to_string();
+                assert!(
+                    e.contains(&format!("{name}.dat")) && e.contains("truncated"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn reused_buffers_read_what_fresh_ones_read() {
     let dir = tempfile::tempdir().unwrap();
@@ -332,7 +502,7 @@ fn annotations_round_trip_with_every_pseudo_annotation() {
 
 fn arb_annotation() -> impl Strategy<Value = Annotation> {
     (
-        -5000i64..5_000_000,
+        0i64..5_000_000,
         1u8..=58,
         any::<i8>(),
         any::<u8>(),
@@ -381,7 +551,7 @@ proptest! {
     #[test]
     fn random_signal_files_never_panic(
         dat in proptest::collection::vec(any::<u8>(), 0..300),
-        fmt in prop::sample::select(vec![16u16, 24, 32, 61, 80, 160, 212]),
+        fmt in prop::sample::select(vec![8u16, 16, 24, 32, 61, 80, 160, 212, 310, 311]),
         nsig in 1usize..4,
         len in prop::option::of(0u64..400),
         offset in 0u64..20,
@@ -398,6 +568,14 @@ proptest! {
             prop_assert_eq!(s.n_signals(), nsig);
             for i in 0..nsig {
                 prop_assert_eq!(s.digital(i).len(), s.n_samples());
+            }
+        }
+        if let Ok(r) = Record::open(dir.path().join("f")) {
+            for i in 0..nsig {
+                if let Ok(v) = r.view(i) {
+                    let mut out = vec![0f32; v.len()];
+                    prop_assert!(v.physical_into(0, &mut out).is_ok());
+                }
             }
         }
     }

@@ -168,7 +168,25 @@ pub fn run(args: Args) -> Result<()> {
 fn detect_wfdb(args: &Args) -> Result<(Vec<usize>, f64, usize, String)> {
     let rec = Record::open(&args.record)?;
     let lead = pick_lead(&rec, args.lead.as_deref())?;
-    let x = Lead(rec.view(lead)?);
+    let x = match rec.view(lead) {
+        Ok(v) => Lead(v),
+        // A layout that cannot be read by position (e.g. difference-coded format 8): the lead
+        // is read whole instead.
+        Err(wonhee_wfdb::WfdbError::Unsupported { .. }) => {
+            let signals = rec.read_selected(&[lead])?;
+            let fs = signals.fs();
+            let description = signals.specs()[0].description.clone();
+            let x = signals.into_physical_f32(0);
+            let opts = wonhee_detect::Options {
+                method: args.method.method(),
+            };
+            let found = wonhee_detect::detect_all(&x, fs, &opts)
+                .with_context(|| format!("{}", rec.header_path().display()))?;
+            let beats = checked(rec.header_path(), &description, fs, x.len(), found)?;
+            return Ok((beats, fs, x.len(), description));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let fs = x.0.fs();
     let description = x.0.spec().description.clone();
     let opts = wonhee_detect::Options {
