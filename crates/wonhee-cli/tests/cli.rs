@@ -23,7 +23,18 @@ fn info_json_has_the_documented_keys() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for k in ["record", "fs", "n_sig", "sig_len", "signals", "annotations"] {
+    for k in [
+        "record",
+        "fs",
+        "n_sig",
+        "sig_len",
+        "counter_freq",
+        "base_counter",
+        "base_time",
+        "base_date",
+        "signals",
+        "annotations",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     assert_eq!(v["record"], "s101");

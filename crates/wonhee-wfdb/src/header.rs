@@ -284,12 +284,20 @@ impl Header {
         for raw in text.split(|&b| b == b'\n') {
             line_no += 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let line = std::str::from_utf8(raw).map_err(|e| {
-                err(
-                    line_no,
-                    format!("not UTF-8 text (byte {})", e.valid_up_to()),
-                )
-            })?;
+            // A line that is not UTF-8 (Latin-1 comments, as in some PhysioNet records) is
+            // read as wfdb-python reads every header: ASCII, other bytes dropped.
+            let ascii: String;
+            let line = match std::str::from_utf8(raw) {
+                Ok(l) => l,
+                Err(_) => {
+                    ascii = raw
+                        .iter()
+                        .filter(|b| b.is_ascii())
+                        .map(|&b| char::from(b))
+                        .collect();
+                    &ascii
+                }
+            };
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
@@ -692,6 +700,17 @@ mod tests {
 
     fn parse(s: &str) -> Result<Header> {
         Header::parse(s.as_bytes(), Path::new("t.hea"))
+    }
+
+    #[test]
+    fn latin_1_comments_are_read_as_ascii_like_wfdb_python() {
+        let mut bytes = b"r 1 250 10\nr.dat 16 200 12 0 0 0 0 ECG\n# Patient: Jos".to_vec();
+        bytes.extend_from_slice(&[0xE9, b' ', 0xC0, b'g', b'e', b' ', b'6', b'5', b'\n']);
+        let h = Header::parse(&bytes, Path::new("t.hea")).unwrap();
+        assert_eq!(h.comments, vec!["Patient: Jos ge 65"]);
+        // UTF-8 stays as written.
+        let h = parse("r 1 250 10\nr.dat 16 200 12 0 0 0 0 ECG\n# Jos\u{e9}\n").unwrap();
+        assert_eq!(h.comments, vec!["Jos\u{e9}"]);
     }
 
     #[test]

@@ -97,6 +97,12 @@ pub struct Info {
     n_sig: usize,
     sig_len: Option<u64>,
     duration_s: Option<f64>,
+    /// Counter frequency and base counter value, when the header gives them.
+    counter_freq: Option<f64>,
+    base_counter: Option<f64>,
+    /// Base time and date as written in the header (`HH:MM:SS`, `DD/MM/YYYY`).
+    base_time: Option<String>,
+    base_date: Option<String>,
     signals: Vec<SignalInfo>,
     comments: Vec<String>,
     annotations: BTreeMap<String, AnnotationInfo>,
@@ -156,6 +162,10 @@ pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
         // Inferred from the signal file's size when the header does not say (as wfdb-python).
         sig_len: rec.samples_per_signal()?,
         duration_s: rec.samples_per_signal()?.map(|n| n as f64 / h.fs),
+        counter_freq: h.counter_freq,
+        base_counter: h.base_counter,
+        base_time: h.base_time.clone(),
+        base_date: h.base_date.clone(),
         signals: h
             .signals
             .iter()
