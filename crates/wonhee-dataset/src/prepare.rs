@@ -337,7 +337,7 @@ fn add_beats(
     let beats: Vec<(&wonhee_wfdb::Annotation, u8)> = ann
         .annotations
         .iter()
-        .filter_map(|a| cfg.classes.label(a.symbol()).map(|l| (a, l)))
+        .filter_map(|a| cfg.classes.label(ann.symbol_of(a)).map(|l| (a, l)))
         .collect();
     let samples: Vec<i64> = beats.iter().map(|(a, _)| a.sample).collect();
     let rr = rr_intervals(&samples, fs_in as f64);

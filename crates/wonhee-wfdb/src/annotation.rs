@@ -103,6 +103,18 @@ impl Annotation {
     }
 }
 
+/// An annotation label defined inside an annotation file (its "## annotation type
+/// definitions" notes), as wfdb-python and the WFDB library read them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomLabel {
+    /// The code it is stored as.
+    pub code: u8,
+    /// Its mnemonic.
+    pub symbol: String,
+    /// Its description.
+    pub description: String,
+}
+
 /// The annotations of one annotator of a record.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Annotations {
@@ -110,6 +122,11 @@ pub struct Annotations {
     pub annotator: String,
     /// Time resolution declared inside the file, when it declares one.
     pub fs: Option<f64>,
+    /// Labels the file defines (applied by [`Annotations::symbol_of`]).
+    pub custom_labels: Vec<CustomLabel>,
+    /// File-level notes: the other NOTE annotations at sample 0 (e.g. the command that made
+    /// the file), which wfdb-python and the WFDB library do not count as annotations.
+    pub notes: Vec<String>,
     /// Annotations in file order.
     pub annotations: Vec<Annotation>,
 }
@@ -173,12 +190,21 @@ impl Annotations {
     }
 
     /// Count of annotations per symbol.
-    pub fn symbol_counts(&self) -> BTreeMap<&'static str, usize> {
+    pub fn symbol_counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
         for a in &self.annotations {
-            *m.entry(a.symbol()).or_insert(0) += 1;
+            *m.entry(self.symbol_of(a).to_owned()).or_insert(0) += 1;
         }
         m
+    }
+
+    /// The mnemonic of `a`: the file's own definition of its code when it has one
+    /// ([`Annotations::custom_labels`]), else the standard one ([`Annotation::symbol`]).
+    pub fn symbol_of<'a>(&'a self, a: &Annotation) -> &'a str {
+        self.custom_labels
+            .iter()
+            .find(|c| c.code == a.code)
+            .map_or_else(|| a.symbol(), |c| c.symbol.as_str())
     }
 
     /// Encodes annotations in MIT format (the inverse of [`Annotations::parse`]).
@@ -395,27 +421,62 @@ impl Parser<'_> {
     }
 }
 
-/// Removes definition notes at sample 0 and reads the time resolution they declare.
-fn finish(mut anns: Vec<Annotation>) -> Annotations {
-    let mut fs = None;
-    anns.retain(|a| {
-        let is_def = a.sample == 0 && a.code == NOTE && a.aux.starts_with(b"## ");
-        if is_def
-            && fs.is_none()
-            && let Some(rest) = a.aux.strip_prefix(b"## time resolution: ")
-        {
-            fs = std::str::from_utf8(rest)
-                .ok()
-                .and_then(|t| t.trim().parse::<f64>().ok())
-                .filter(|f| f.is_finite() && *f > 0.0);
+/// Takes the NOTE annotations at sample 0 out of the rows, as wfdb-python and the WFDB library
+/// do: `## time resolution: F` sets the time resolution, a block between `## annotation type
+/// definitions` and `## end of definitions` defines labels (`CODE SYMBOL DESCRIPTION`), and
+/// the other notes are kept as file-level notes.
+fn finish(anns: Vec<Annotation>) -> Annotations {
+    let (mut fs, mut custom_labels, mut notes) = (None, Vec::new(), Vec::new());
+    let mut in_definitions = false;
+    let mut rows = Vec::with_capacity(anns.len());
+    for a in anns {
+        if !(a.sample == 0 && a.code == NOTE) {
+            rows.push(a);
+            continue;
         }
-        !is_def
-    });
+        let text = a.aux_text().into_owned();
+        if in_definitions {
+            if text == "## end of definitions" {
+                in_definitions = false;
+            } else if let Some(label) = custom_label(&text) {
+                custom_labels.push(label);
+            } else {
+                notes.push(text);
+            }
+        } else if text == "## annotation type definitions" {
+            in_definitions = true;
+        } else if let Some(rest) = text.strip_prefix("## time resolution: ")
+            && fs.is_none()
+        {
+            fs = rest
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && *f > 0.0);
+        } else {
+            notes.push(text);
+        }
+    }
     Annotations {
         annotator: String::new(),
         fs,
-        annotations: anns,
+        custom_labels,
+        notes,
+        annotations: rows,
     }
+}
+
+/// A label definition `CODE SYMBOL DESCRIPTION` (code 1 to 49, as wfdb-python allows).
+fn custom_label(text: &str) -> Option<CustomLabel> {
+    let mut parts = text.splitn(3, ' ');
+    let code: u8 = parts.next()?.parse().ok()?;
+    let symbol = parts.next().filter(|s| !s.is_empty())?;
+    let description = parts.next().filter(|d| !d.is_empty())?;
+    (1..=49).contains(&code).then(|| CustomLabel {
+        code,
+        symbol: symbol.to_owned(),
+        description: description.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -487,6 +548,47 @@ mod tests {
         let anns = &anns[..3];
         let bytes = Annotations::encode(anns, p()).unwrap();
         assert_eq!(Annotations::parse(&bytes, p()).unwrap().annotations, anns);
+    }
+
+    #[test]
+    fn sample_0_notes_are_file_metadata_and_define_labels() {
+        let note = |text: &str| {
+            let mut a = Annotation::new(0, 22);
+            a.aux = text.as_bytes().to_vec();
+            a
+        };
+        let anns = vec![
+            note("## time resolution: 250"),
+            note("## annotation type definitions"),
+            note("42 X custom beat"),
+            note("## end of definitions"),
+            note("made by a test"),
+            Annotation::new(10, 42),
+            Annotation::new(20, 1),
+            note_at(30),
+        ];
+        fn note_at(sample: i64) -> Annotation {
+            let mut a = Annotation::new(sample, 22);
+            a.aux = b"a note in the record".to_vec();
+            a
+        }
+        let bytes = Annotations::encode(&anns, p()).unwrap();
+        let got = Annotations::parse(&bytes, p()).unwrap();
+        assert_eq!(got.fs, Some(250.0));
+        assert_eq!(
+            got.custom_labels,
+            vec![CustomLabel {
+                code: 42,
+                symbol: "X".into(),
+                description: "custom beat".into()
+            }]
+        );
+        assert_eq!(got.notes, vec!["made by a test"]);
+        // Rows: the two beats and the note that is not at sample 0.
+        assert_eq!(got.annotations.len(), 3);
+        assert_eq!(got.symbol_of(&got.annotations[0]), "X");
+        assert_eq!(got.symbol_of(&got.annotations[1]), "N");
+        assert_eq!(got.symbol_counts().get("X"), Some(&1));
     }
 
     #[test]

@@ -45,7 +45,7 @@ mod record;
 mod view;
 pub mod write;
 
-pub use annotation::{Annotation, Annotations, MAX_CODE, code_symbol, symbol_code};
+pub use annotation::{Annotation, Annotations, CustomLabel, MAX_CODE, code_symbol, symbol_code};
 pub use error::{Result, WfdbError};
 pub use header::{DEFAULT_FS, DEFAULT_GAIN, Format, Header, SignalSpec};
 pub use record::{ReadBuffers, Record, Signals, split_record_path};

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<()> {
             ),
             Column::new(
                 "symbol".into(),
-                a.iter().map(|x| x.symbol()).collect::<Vec<&str>>(),
+                a.iter().map(|x| ann.symbol_of(x)).collect::<Vec<&str>>(),
             ),
             Column::new(
                 "subtype".into(),

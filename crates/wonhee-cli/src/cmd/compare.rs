@@ -159,7 +159,7 @@ fn compare_one(args: &Args, record: &Path, test: &Path, map: SymbolMap) -> Resul
         .iter()
         .map(|a| Ec57Annotation {
             sample: a.sample,
-            label: ec57_label(a.symbol(), a.subtype, map),
+            label: ec57_label(reference.symbol_of(a), a.subtype, map),
         })
         .collect();
     let mut test_beats = read_test(test, map)?;
@@ -196,7 +196,7 @@ fn read_test(path: &Path, map: SymbolMap) -> Result<Vec<Ec57Annotation>> {
                 .iter()
                 .map(|a| Ec57Annotation {
                     sample: a.sample,
-                    label: ec57_label(a.symbol(), a.subtype, map),
+                    label: ec57_label(anns.symbol_of(a), a.subtype, map),
                 })
                 .collect())
         }

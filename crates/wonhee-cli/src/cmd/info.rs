@@ -147,11 +147,7 @@ pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
             a,
             AnnotationInfo {
                 count: ann.len(),
-                symbols: ann
-                    .symbol_counts()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v))
-                    .collect(),
+                symbols: ann.symbol_counts().into_iter().collect(),
             },
         );
     }

@@ -154,7 +154,7 @@ fn reference_beats(
         .annotations
         .iter()
         .filter_map(|a| {
-            let symbol = a.symbol();
+            let symbol = ann.symbol_of(a);
             cfg.classes.label(symbol).map(|class| Reference {
                 sample: a.sample,
                 symbol: symbol.to_owned(),
