@@ -273,121 +273,73 @@ fn wfdb(opt: &Options) -> Result<String> {
     Ok(s)
 }
 
-/// Writes `<dir>/day.hea` and `day.dat`: one lead, the 48 records' MLII (signal 0 where a
-/// record has none: 102 and 104) joined end to end in `RECORDS` order, format 16 at 360 Hz.
-/// Returns the record path and its number of samples.
-fn day_record(data: &Path, dir: &Path) -> Result<(PathBuf, usize)> {
+/// The 48 records joined end to end as one format-16 record in `dir` of `leads` (1 or 2)
+/// signals: MLII (lead 0 where a record has none), then the other lead; named `day` (one
+/// lead) or `day2`. Returns it and its length per signal.
+fn day_record(data: &Path, dir: &Path, leads: usize) -> Result<(PathBuf, usize)> {
     let names = std::fs::read_to_string(data.join("RECORDS"))
         .with_context(|| format!("reading {}", data.join("RECORDS").display()))?;
-    let mut samples: Vec<i32> = Vec::new();
-    let mut spec: Option<wonhee_wfdb::SignalSpec> = None;
+    let mut samples: Vec<Vec<i32>> = vec![Vec::new(); leads];
+    let mut specs: Vec<wonhee_wfdb::SignalSpec> = Vec::new();
     let mut fs = 0.0;
     for name in names.split_whitespace() {
         let rec = wonhee_wfdb::Record::open(data.join(name))?;
         let sigs = &rec.header().signals;
-        let lead = sigs
-            .iter()
-            .position(|s| s.description == "MLII")
-            .unwrap_or(0);
-        let Some(this) = sigs.get(lead) else {
-            bail!("{}: no signals", rec.header_path().display());
-        };
-        match &spec {
-            None => {
-                spec = Some(this.clone());
-                fs = rec.header().fs;
-            }
-            Some(first) => {
-                if this.gain != first.gain
-                    || this.baseline != first.baseline
-                    || rec.header().fs != fs
-                {
-                    bail!(
-                        "{}: gain, baseline or rate differs from the first record's",
-                        rec.header_path().display()
-                    );
-                }
-            }
-        }
-        samples.extend_from_slice(rec.read_selected(&[lead])?.digital(0));
-    }
-    let Some(mut spec) = spec else {
-        bail!("{}: no records", data.display());
-    };
-    spec.description = "MLII".into();
-    let n = samples.len();
-    let hea = wonhee_wfdb::write::write_record(
-        dir,
-        "day",
-        fs,
-        wonhee_wfdb::Format::F16,
-        &[wonhee_wfdb::write::SignalData { spec, samples }],
-        &["the 48 MIT-BIH records' MLII joined end to end (cargo xtask bench detect)".into()],
-    )?;
-    Ok((hea.with_extension(""), n))
-}
-
-/// The 48 records' two leads joined end to end (MLII, or lead 0 where there is none, then the
-/// other lead) as one two-signal format-16 record `day2` in `dir`; returns it and its length.
-fn day2_record(data: &Path, dir: &Path) -> Result<(PathBuf, usize)> {
-    let names = std::fs::read_to_string(data.join("RECORDS"))
-        .with_context(|| format!("reading {}", data.join("RECORDS").display()))?;
-    let mut leads: [Vec<i32>; 2] = [Vec::new(), Vec::new()];
-    let mut specs: Option<[wonhee_wfdb::SignalSpec; 2]> = None;
-    let mut fs = 0.0;
-    for name in names.split_whitespace() {
-        let rec = wonhee_wfdb::Record::open(data.join(name))?;
-        let sigs = &rec.header().signals;
-        if sigs.len() < 2 {
-            bail!("{}: fewer than two signals", rec.header_path().display());
+        if sigs.len() < leads {
+            bail!(
+                "{}: fewer than {leads} signals",
+                rec.header_path().display()
+            );
         }
         let first = sigs
             .iter()
             .position(|s| s.description == "MLII")
             .unwrap_or(0);
-        let order = [first, 1 - first.min(1)];
-        let read = rec.read_selected(&order)?;
-        for (k, lead) in leads.iter_mut().enumerate() {
-            let s = &sigs[order[k]];
-            if s.gain != 200.0 || s.baseline != 1024 {
+        let order: Vec<usize> = [first, usize::from(first == 0)][..leads].to_vec();
+        if specs.is_empty() {
+            specs = order.iter().map(|&i| sigs[i].clone()).collect();
+            fs = rec.header().fs;
+        }
+        for (spec, &i) in specs.iter().zip(&order) {
+            let this = &sigs[i];
+            if this.gain != spec.gain || this.baseline != spec.baseline || rec.header().fs != fs {
                 bail!(
-                    "{}: gain or baseline is not 200(1024)",
+                    "{}: gain, baseline or rate differs from the first record's",
                     rec.header_path().display()
                 );
             }
+        }
+        let read = rec.read_selected(&order)?;
+        for (k, lead) in samples.iter_mut().enumerate() {
             lead.extend_from_slice(read.digital(k));
         }
-        if specs.is_none() {
-            specs = Some([sigs[order[0]].clone(), sigs[order[1]].clone()]);
-            fs = rec.header().fs;
-        }
     }
-    let Some([mut a, mut b]) = specs else {
+    let n = samples.first().map_or(0, Vec::len);
+    if n == 0 {
         bail!("{}: no records", data.display());
+    }
+    let signals: Vec<wonhee_wfdb::write::SignalData> = specs
+        .into_iter()
+        .zip(samples)
+        .zip(["MLII", "V"])
+        .map(|((mut spec, samples), name)| {
+            spec.description = name.into();
+            wonhee_wfdb::write::SignalData { spec, samples }
+        })
+        .collect();
+    let (name, what) = match leads {
+        1 => ("day", "MLII"),
+        _ => ("day2", "two leads"),
     };
-    a.description = "MLII".into();
-    b.description = "V".into();
-    let n = leads[0].len();
-    let [la, lb] = leads;
     let hea = wonhee_wfdb::write::write_record(
         dir,
-        "day2",
+        name,
         fs,
         wonhee_wfdb::Format::F16,
-        &[
-            wonhee_wfdb::write::SignalData {
-                spec: a,
-                samples: la,
-            },
-            wonhee_wfdb::write::SignalData {
-                spec: b,
-                samples: lb,
-            },
-        ],
-        &[
-            "the 48 MIT-BIH records' two leads joined end to end (cargo xtask bench predict)"
-                .into(),
-        ],
+        &signals,
+        &[format!(
+            "the 48 MIT-BIH records' {what} joined end to end (cargo xtask bench)"
+        )],
     )?;
     Ok((hea.with_extension(""), n))
 }
@@ -428,7 +380,7 @@ fn timed(wonhee: &Path, args: &[&std::ffi::OsStr]) -> Result<(f64, Option<f64>, 
 fn predict(opt: &Options) -> Result<String> {
     let wonhee = cargo::build_wonhee(&opt.root, false)?;
     let tmp = tempfile::tempdir()?;
-    let (day, n) = day2_record(&opt.data, tmp.path())?;
+    let (day, n) = day_record(&opt.data, tmp.path(), 2)?;
     let out = tmp.path().join("beats.csv");
     let rec100 = opt.data.join("100");
     let args = |input: &Path| -> Vec<std::ffi::OsString> {
@@ -490,38 +442,21 @@ fn detect(opt: &Options) -> Result<String> {
     const ROUNDS: usize = 5;
     let wonhee = cargo::build_wonhee(&opt.root, false)?;
     let tmp = tempfile::tempdir()?;
-    let (record, n) = day_record(&opt.data, tmp.path())?;
+    let (record, n) = day_record(&opt.data, tmp.path(), 1)?;
     let out = tmp.path().join("day.qrs");
-    let gnu_time = Path::new("/usr/bin/time").exists();
-    let (mut times, mut rss_kb) = (Vec::new(), Vec::new());
+    let (mut times, mut rss_mib) = (Vec::new(), Vec::new());
     let mut beats = String::new();
     for _ in 0..ROUNDS {
-        let mut cmd = if gnu_time {
-            let mut c = Command::new("/usr/bin/time");
-            c.args(["-f", "rss_kb=%M"]).arg(&wonhee);
-            c
-        } else {
-            Command::new(&wonhee)
-        };
-        let t = Instant::now();
-        let o = cmd
-            .arg("detect")
-            .arg(&record)
-            .arg("--out")
-            .arg(&out)
-            .output()?;
-        times.push(t.elapsed().as_secs_f64());
-        let err = String::from_utf8_lossy(&o.stderr);
-        if !o.status.success() {
-            bail!("wonhee detect failed: {}", err.trim());
-        }
-        for line in err.lines() {
-            if let Some(kb) = line.trim().strip_prefix("rss_kb=") {
-                rss_kb.extend(kb.parse::<u64>().ok());
-            } else if line.contains(" beats in ") {
-                beats = line.split_whitespace().next().unwrap_or("").to_owned();
-            }
-        }
+        let args = [
+            "detect".as_ref(),
+            record.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        let (t, rss, last) = timed(&wonhee, &args)?;
+        times.push(t);
+        rss_mib.extend(rss);
+        beats = last.split_whitespace().next().unwrap_or("").to_owned();
     }
     let best = times.iter().copied().fold(f64::INFINITY, f64::min);
     let median = {
@@ -546,9 +481,11 @@ fn detect(opt: &Options) -> Result<String> {
     )?;
     writeln!(s, "| detector | time (s) | beats | vs ours (best) |")?;
     writeln!(s, "|---|---|---|---|")?;
-    let peak = rss_kb.iter().max().map_or(String::new(), |kb| {
-        format!(", peak RSS {:.0} MiB", *kb as f64 / 1024.0)
-    });
+    let peak = rss_mib
+        .iter()
+        .copied()
+        .reduce(f64::max)
+        .map_or(String::new(), |m| format!(", peak RSS {m:.0} MiB"));
     writeln!(
         s,
         "| `wonhee detect` (Elgendi), 2 threads{peak} | {best:.3} (median {median:.3}) | {beats} | 1x |"

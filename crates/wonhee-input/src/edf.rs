@@ -255,84 +255,9 @@ pub(crate) fn parse_header(path: &Path, bytes: &[u8]) -> Result<EdfHeader, Input
         "an integer",
     )?;
 
-    let mut signals: Vec<SignalHeader> = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let raw = |f: Field| {
-            let at = BLOCK + ns * f.1 + i * f.2;
-            (&bytes[at..at + f.2], at)
-        };
-        let label = text(raw(LABEL).0);
-        let place = |f: Field| {
-            let at = raw(f).1;
-            format!(
-                "signal {} of {ns} (`{label}`) field `{}` (bytes {at}..{})",
-                i + 1,
-                f.0,
-                at + f.2
-            )
-        };
-        let num_f = |f| number::<f64>(path, raw(f).0, || place(f), "a number");
-        let num_i = |f| number::<i64>(path, raw(f).0, || place(f), "an integer");
-        let annotations = label == ANNOTATIONS;
-        let spr = num_i(SAMPLES)?;
-        if spr < 1 {
-            return Err(InputError::edf(
-                path,
-                place(SAMPLES),
-                format!("{spr}: a signal needs at least one sample per data record"),
-            ));
-        }
-        let spr = usize::try_from(spr).unwrap_or(usize::MAX);
-        let mut s = SignalHeader {
-            label: label.clone(),
-            unit: text(raw(DIMENSION).0),
-            pmin: 0.0,
-            pmax: 1.0,
-            dmin: DMIN,
-            dmax: DMAX,
-            spr,
-            annotations,
-        };
-        if !annotations {
-            let (pmin, pmax) = (num_f(PMIN)?, num_f(PMAX)?);
-            for (v, f) in [(pmin, PMIN), (pmax, PMAX)] {
-                if !v.is_finite() {
-                    return Err(InputError::edf(
-                        path,
-                        place(f),
-                        format!("{v} is not a finite number"),
-                    ));
-                }
-            }
-            if pmax == pmin {
-                return Err(InputError::edf(
-                    path,
-                    place(PMAX),
-                    format!("equals the physical minimum ({pmin})"),
-                ));
-            }
-            let (dmin, dmax) = (num_i(DMIN_F)?, num_i(DMAX_F)?);
-            for (v, f) in [(dmin, DMIN_F), (dmax, DMAX_F)] {
-                if !(i64::from(DMIN)..=i64::from(DMAX)).contains(&v) {
-                    return Err(InputError::edf(
-                        path,
-                        place(f),
-                        format!("{v} is outside the 16-bit range -32768..=32767"),
-                    ));
-                }
-            }
-            if dmax <= dmin {
-                return Err(InputError::edf(
-                    path,
-                    place(DMAX_F),
-                    format!("{dmax} is not above the digital minimum ({dmin})"),
-                ));
-            }
-            (s.pmin, s.pmax) = (pmin, pmax);
-            (s.dmin, s.dmax) = (dmin as i32, dmax as i32);
-        }
-        signals.push(s);
-    }
+    let signals = (0..ns)
+        .map(|i| signal_header(path, bytes, ns, i))
+        .collect::<Result<Vec<_>, _>>()?;
     if signals.iter().all(|s| s.annotations) {
         return Err(InputError::edf(
             path,
@@ -413,6 +338,91 @@ pub(crate) fn parse_header(path: &Path, bytes: &[u8]) -> Result<EdfHeader, Input
         duration,
         signals,
     })
+}
+
+/// The fields of signal `i` (0-based) of the `ns` signals of the EDF header in `bytes`,
+/// checked; errors name the field and its bytes.
+fn signal_header(
+    path: &Path,
+    bytes: &[u8],
+    ns: usize,
+    i: usize,
+) -> Result<SignalHeader, InputError> {
+    let raw = |f: Field| {
+        let at = BLOCK + ns * f.1 + i * f.2;
+        (&bytes[at..at + f.2], at)
+    };
+    let label = text(raw(LABEL).0);
+    let place = |f: Field| {
+        let at = raw(f).1;
+        format!(
+            "signal {} of {ns} (`{label}`) field `{}` (bytes {at}..{})",
+            i + 1,
+            f.0,
+            at + f.2
+        )
+    };
+    let num_f = |f| number::<f64>(path, raw(f).0, || place(f), "a number");
+    let num_i = |f| number::<i64>(path, raw(f).0, || place(f), "an integer");
+    let annotations = label == ANNOTATIONS;
+    let spr = num_i(SAMPLES)?;
+    if spr < 1 {
+        return Err(InputError::edf(
+            path,
+            place(SAMPLES),
+            format!("{spr}: a signal needs at least one sample per data record"),
+        ));
+    }
+    let spr = usize::try_from(spr).unwrap_or(usize::MAX);
+    let mut s = SignalHeader {
+        label: label.clone(),
+        unit: text(raw(DIMENSION).0),
+        pmin: 0.0,
+        pmax: 1.0,
+        dmin: DMIN,
+        dmax: DMAX,
+        spr,
+        annotations,
+    };
+    if !annotations {
+        let (pmin, pmax) = (num_f(PMIN)?, num_f(PMAX)?);
+        for (v, f) in [(pmin, PMIN), (pmax, PMAX)] {
+            if !v.is_finite() {
+                return Err(InputError::edf(
+                    path,
+                    place(f),
+                    format!("{v} is not a finite number"),
+                ));
+            }
+        }
+        if pmax == pmin {
+            return Err(InputError::edf(
+                path,
+                place(PMAX),
+                format!("equals the physical minimum ({pmin})"),
+            ));
+        }
+        let (dmin, dmax) = (num_i(DMIN_F)?, num_i(DMAX_F)?);
+        for (v, f) in [(dmin, DMIN_F), (dmax, DMAX_F)] {
+            if !(i64::from(DMIN)..=i64::from(DMAX)).contains(&v) {
+                return Err(InputError::edf(
+                    path,
+                    place(f),
+                    format!("{v} is outside the 16-bit range -32768..=32767"),
+                ));
+            }
+        }
+        if dmax <= dmin {
+            return Err(InputError::edf(
+                path,
+                place(DMAX_F),
+                format!("{dmax} is not above the digital minimum ({dmin})"),
+            ));
+        }
+        (s.pmin, s.pmax) = (pmin, pmax);
+        (s.dmin, s.dmax) = (dmin as i32, dmax as i32);
+    }
+    Ok(s)
 }
 
 /// The error for data record `k` (1-based) cut short by the end of the file.

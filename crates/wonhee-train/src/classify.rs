@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use wonhee_dataset::{
-    ProcessedLead, RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
-    window_centre,
+    RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into, window_centre,
 };
 
 use crate::error::Result;
@@ -46,13 +45,18 @@ pub fn classify_beats(
     let cfg = &run.info.dataset.prepare;
     let lead = process_lead(x, fs, cfg, what)?;
     let rr = rr_intervals(beats, fs);
+    let centres: Vec<i64> = beats
+        .iter()
+        .map(|&s| window_centre(s, lead.up, lead.down))
+        .collect();
     let batch = batch.max(1);
     let done = AtomicUsize::new(0);
     let parts: Vec<Vec<BeatClass>> = beats
         .par_chunks(batch)
+        .zip(centres.par_chunks(batch))
         .zip(rr.par_chunks(batch))
-        .map(|(chunk, rr)| {
-            let out = classify_batch(run, &lead, chunk, rr)?;
+        .map(|((chunk, centres), rr)| {
+            let out = classify_windows(run, &lead.signal, centres, chunk, rr)?;
             let d = done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
             progress(d, beats.len());
             Ok(out)
@@ -61,27 +65,30 @@ pub fn classify_beats(
     Ok(parts.into_iter().flatten().collect())
 }
 
-/// One forward pass over the windows of `beats` (with their RR intervals `rr`).
-fn classify_batch(
+/// One forward pass over the windows centred at `centres` of the processed lead `signal`
+/// (edge samples repeated past its ends), for the beats at input samples `beats` with RR
+/// intervals `rr`.
+pub(crate) fn classify_windows(
     run: &Run,
-    lead: &ProcessedLead,
+    signal: &[f32],
+    centres: &[i64],
     beats: &[i64],
     rr: &[RrIntervals],
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let l = cfg.window;
     let half = (l / 2) as i64;
-    let n = lead.signal.len() as i64;
+    let n = signal.len() as i64;
     let scaler = run.info.dataset.scaler;
     let dev = run.model.device().clone();
     let b = beats.len();
     let mut xs = vec![0f32; b * l];
     let mut raw = vec![0f32; l];
     let mut padded = Vec::with_capacity(b);
-    for (j, &s) in beats.iter().enumerate() {
-        let start = window_centre(s, lead.up, lead.down) - half;
+    for (j, &c) in centres.iter().enumerate() {
+        let start = c - half;
         for (t, r) in raw.iter_mut().enumerate() {
-            *r = lead.signal[(start + t as i64).clamp(0, n - 1) as usize];
+            *r = signal[(start + t as i64).clamp(0, n - 1) as usize];
         }
         padded.push(start < 0 || start + l as i64 > n);
         scale_into(&raw, &scaler, &mut xs[j * l..(j + 1) * l]);

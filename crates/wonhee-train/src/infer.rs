@@ -2,11 +2,11 @@
 //! (`wonhee impute`, `wonhee forecast`) and classifying every annotated beat of a raw WFDB
 //! record (`wonhee predict`).
 
-use candle_core::{D, Device, Tensor};
-use wonhee_dataset::RHYTHM_FEATURES;
+use candle_core::{Device, Tensor};
 use wonhee_model::WonHee;
 use wonhee_signal::Scaler;
 
+use crate::classify::classify_windows;
 use crate::error::{Result, TrainError};
 use crate::run::Run;
 
@@ -216,44 +216,20 @@ pub fn predict_record(
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| TrainError::run(record, "not a record path"))?;
     let rw = wonhee_dataset::prepare_record(dir, &name, cfg, true)?;
-    let l = cfg.window;
-    let half = (l / 2) as i64;
-    let n = rw.signal.len() as i64;
-    let scaler = run.info.dataset.scaler;
     let classes = &run.info.dataset.classes;
-    let dev = run.model.device().clone();
     let mut out = Vec::with_capacity(rw.centre.len());
-    let mut x = vec![0f32; batch.max(1) * l];
-    let mut raw = vec![0f32; l];
-    for chunk in (0..rw.centre.len())
-        .collect::<Vec<_>>()
-        .chunks(batch.max(1))
-    {
-        let b = chunk.len();
-        let mut padded = Vec::with_capacity(b);
-        for (j, &i) in chunk.iter().enumerate() {
-            let start = rw.centre[i] - half;
-            for (t, r) in raw.iter_mut().enumerate() {
-                let s = (start + t as i64).clamp(0, n - 1);
-                *r = rw.signal[s as usize];
-            }
-            padded.push(start < 0 || start + l as i64 > n);
-            wonhee_dataset::scale_into(&raw, &scaler, &mut x[j * l..(j + 1) * l]);
-        }
-        let xt = Tensor::from_slice(&x[..b * l], (b, l), &dev)?;
-        let rt = if run.model.config().rhythm_inputs > 0 {
-            let r: Vec<f32> = chunk.iter().flat_map(|&i| rw.rr[i].features()).collect();
-            Some(Tensor::from_vec(r, (b, RHYTHM_FEATURES), &dev)?)
-        } else {
-            None
-        };
-        let logits = run.model.forward_classify_with(&xt, rt.as_ref(), false)?;
-        let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
-        for ((j, &i), p) in chunk.iter().enumerate().zip(probs) {
-            let best = p
-                .iter()
-                .enumerate()
-                .fold(0, |bi, (c, &v)| if v > p[bi] { c } else { bi });
+    let batch = batch.max(1);
+    for (k, centres) in rw.centre.chunks(batch).enumerate() {
+        let first = k * batch;
+        let idx = first..first + centres.len();
+        let found = classify_windows(
+            run,
+            &rw.signal,
+            centres,
+            &rw.sample[idx.clone()],
+            &rw.rr[idx.clone()],
+        )?;
+        for (i, f) in idx.zip(found) {
             out.push(BeatPrediction {
                 sample: rw.sample[i],
                 symbol: wonhee_wfdb::code_symbol(rw.code[i])
@@ -263,9 +239,9 @@ pub fn predict_record(
                     .get(usize::from(rw.label[i]))
                     .cloned()
                     .unwrap_or_default(),
-                pred_class: classes.get(best).cloned().unwrap_or_default(),
-                probs: p,
-                padded: padded[j],
+                pred_class: classes.get(f.class).cloned().unwrap_or_default(),
+                probs: f.probs,
+                padded: f.padded,
             });
         }
     }

@@ -135,10 +135,14 @@ fn pick_lead(rec: &Record, lead: Option<&str>) -> Result<usize> {
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
     let table = TableFormat::from_path(&args.out).ok();
-    let (beats, fs, n, description) =
-        if wonhee_input::sniff(&args.record) == wonhee_input::InputFormat::Wfdb {
-            detect_wfdb(&args)?
-        } else {
+    let viewed = match wonhee_input::sniff(&args.record) {
+        wonhee_input::InputFormat::Wfdb => detect_wfdb(&args)?,
+        _ => None,
+    };
+    let (beats, fs, n, description) = match viewed {
+        Some(found) => found,
+        // CSV, EDF, or a WFDB lead that cannot be read by position: read whole.
+        None => {
             let opts = wonhee_input::ReadOptions { fs: args.fs };
             let rec = wonhee_input::open(&args.record, &opts)?;
             let (index, fallback) = rec.lead_index(args.lead.as_deref())?;
@@ -148,7 +152,8 @@ pub fn run(args: Args) -> Result<()> {
             let lead = &rec.leads[index];
             let beats = detect_lead(&rec.path, lead, args.method)?;
             (beats, lead.fs, lead.samples.len(), lead.name.clone())
-        };
+        }
+    };
     match table {
         Some(_) => write_table(&args.out, &beats, fs)?,
         None => write_annotations(&args.out, &beats)?,
@@ -163,28 +168,18 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The beats found in one lead: the beats, the rate, the number of samples, the lead's name.
+type Found = (Vec<usize>, f64, usize, String);
+
 /// A WFDB record's lead, read from its file a stretch at a time (no copy of the lead held):
-/// the beats, the rate, the number of samples and the lead's name.
-fn detect_wfdb(args: &Args) -> Result<(Vec<usize>, f64, usize, String)> {
+/// the beats, the rate, the number of samples and the lead's name; `None` when the lead's
+/// layout cannot be read by position (e.g. difference-coded format 8).
+fn detect_wfdb(args: &Args) -> Result<Option<Found>> {
     let rec = Record::open(&args.record)?;
     let lead = pick_lead(&rec, args.lead.as_deref())?;
     let x = match rec.view(lead) {
         Ok(v) => Lead(v),
-        // A layout that cannot be read by position (e.g. difference-coded format 8): the lead
-        // is read whole instead.
-        Err(wonhee_wfdb::WfdbError::Unsupported { .. }) => {
-            let signals = rec.read_selected(&[lead])?;
-            let fs = signals.fs();
-            let description = signals.specs()[0].description.clone();
-            let x = signals.into_physical_f32(0);
-            let opts = wonhee_detect::Options {
-                method: args.method.method(),
-            };
-            let found = wonhee_detect::detect_all(&x, fs, &opts)
-                .with_context(|| format!("{}", rec.header_path().display()))?;
-            let beats = checked(rec.header_path(), &description, fs, x.len(), found)?;
-            return Ok((beats, fs, x.len(), description));
-        }
+        Err(wonhee_wfdb::WfdbError::Unsupported { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let fs = x.0.fs();
@@ -195,7 +190,7 @@ fn detect_wfdb(args: &Args) -> Result<(Vec<usize>, f64, usize, String)> {
     let found = wonhee_detect::detect_in(&x, fs, &opts)
         .with_context(|| format!("{}", rec.header_path().display()))?;
     let beats = checked(rec.header_path(), &description, fs, x.0.len(), found)?;
-    Ok((beats, fs, x.0.len(), description))
+    Ok(Some((beats, fs, x.0.len(), description)))
 }
 
 /// A lead of a WFDB record as a detection [`wonhee_detect::Source`].

@@ -151,13 +151,14 @@ pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
             },
         );
     }
+    // Inferred from the signal file's size when the header does not say (as wfdb-python).
+    let sig_len = rec.samples_per_signal()?;
     Ok(Info {
         record: h.name.clone(),
         fs: h.fs,
         n_sig: h.n_sig(),
-        // Inferred from the signal file's size when the header does not say (as wfdb-python).
-        sig_len: rec.samples_per_signal()?,
-        duration_s: rec.samples_per_signal()?.map(|n| n as f64 / h.fs),
+        sig_len,
+        duration_s: sig_len.map(|n| n as f64 / h.fs),
         counter_freq: h.counter_freq,
         base_counter: h.base_counter,
         base_time: h.base_time.clone(),

@@ -90,18 +90,18 @@ pub fn run(args: Args) -> Result<()> {
     // The model's own lead by name unless --lead says otherwise; another one works, with a
     // warning.
     let model_lead = &run.info.dataset.prepare.lead;
-    let index = match (&args.lead, rec.find_lead(model_lead)) {
-        (Some(sel), _) => rec.lead_index(Some(sel))?.0,
-        (None, Some(i)) => i,
-        (None, None) => {
-            let (i, _) = rec.lead_index(Some("0"))?;
+    let index = match (&args.lead, rec.find_lead(model_lead), rec.leads.first()) {
+        (Some(sel), _, _) => rec.lead_index(Some(sel))?.0,
+        (None, Some(i), _) => i,
+        (None, None, Some(first)) => {
             tracing::warn!(
                 "{}: no lead {model_lead} (the model's); using lead 0 (`{}`)",
                 rec.path.display(),
-                rec.leads[i].name
+                first.name
             );
-            i
+            0
         }
+        (None, None, None) => bail!("{}: no leads", rec.path.display()),
     };
     let lead = &rec.leads[index];
     let fs = lead.fs;
