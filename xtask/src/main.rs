@@ -1,8 +1,10 @@
 //! Project automation, reached as `cargo xtask <command>`.
 //!
-//! - `cargo xtask pipeline [--profile quick|paper|paper-moe|ci] [--data DIR] [--out DIR]
+//! - `cargo xtask pipeline [--profile quick|inter-patient|paper|paper-moe|ci] [--data DIR] [--out DIR]
 //!   [--device cpu|cuda] [--split paper|inter-patient|both]`: the whole study, end to end
 //!   (data -> report), cached and resumable;
+//! - `cargo xtask cv --config FILE [--folds K] [--max-steps N]`: cross-validation over the DS1
+//!   records (record folds; DS2 is never read), pooled figures for the ablation table;
 //! - `cargo xtask model [--check]`: retrain the shipped model (`models/wonhee-ds1`) bit for bit;
 //! - `cargo xtask fixtures [--check]`: rebuild (or verify) the synthetic records in `fixtures/`;
 //! - `cargo xtask bench [wfdb|signal|prepare|eval|tsne|detect|model|all] [--python PATH]`: benchmarks, side by side
@@ -10,6 +12,7 @@
 
 mod bench;
 mod cargo;
+mod cv;
 mod fixtures;
 mod model;
 mod pipeline;
@@ -38,10 +41,11 @@ enum Cmd {
     /// Run the whole study: data -> verify -> prepare -> train -> eval -> t-SNE -> report.
     Pipeline {
         /// Profile: `configs/NAME.toml` plus its evaluation and t-SNE sizes. `quick` runs on a
-        /// CPU in under 20 minutes; `paper` and `paper-moe` are the paper's configuration (GPU);
-        /// `ci` is a few records and a tiny model.
-        #[arg(long, default_value = "quick")]
-        profile: String,
+        /// CPU in under 20 minutes; `inter-patient` (the default with `--split inter-patient`)
+        /// is the unseen-patient model, under 60 minutes on a CPU; `paper` and `paper-moe` are
+        /// the paper's configuration (GPU); `ci` is a few records and a tiny model.
+        #[arg(long)]
+        profile: Option<String>,
         /// MIT-BIH folder (default: $WONHEE_MITDB, data/mitdb, ../shared/data/mitdb; else it is
         /// downloaded from PhysioNet into data/mitdb).
         #[arg(long)]
@@ -59,7 +63,29 @@ enum Cmd {
         #[arg(long, hide = true)]
         wonhee: Option<PathBuf>,
     },
-    /// Retrain the model shipped in models/wonhee-ds1 (DS1 only, configs/quick.toml, seed 42)
+    /// Cross-validate a configuration over the DS1 records only (record-level folds): the
+    /// inter-patient choices are made here, never on DS2. Writes OUT/cv.json and OUT/cv.md.
+    Cv {
+        /// Run configuration (TOML, as for `wonhee train`).
+        #[arg(long)]
+        config: PathBuf,
+        /// Number of record folds.
+        #[arg(long, default_value_t = 3)]
+        folds: usize,
+        /// Override the config's step budget.
+        #[arg(long)]
+        max_steps: Option<usize>,
+        /// Override the config's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: out/cv/CONFIG-NAME); the prepared folds go beside it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// MIT-BIH folder (as for `pipeline`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Retrain the model shipped in models/wonhee-ds1 (DS1 only, configs/inter-patient.toml, seed 42)
     /// and install it; `--check` only compares the retrained weights with the shipped ones.
     Model {
         /// Compare with the shipped weights instead of installing.
@@ -122,6 +148,7 @@ fn main() -> Result<()> {
             split,
             wonhee,
         } => {
+            let profile = profile.unwrap_or_else(|| pipeline::default_profile(split).to_owned());
             let profile = pipeline::Profile::named(&profile)?;
             let out = out.unwrap_or_else(|| root.join("out").join(&profile.name));
             pipeline::run(&pipeline::Options {
@@ -132,6 +159,36 @@ fn main() -> Result<()> {
                 device,
                 split,
                 wonhee,
+            })?;
+        }
+        Cmd::Cv {
+            config,
+            folds,
+            max_steps,
+            seed,
+            out,
+            data,
+        } => {
+            let data =
+                wonhee_fs::mitdb_or_error(data.as_deref(), &root).map_err(anyhow::Error::msg)?;
+            let stem = config
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "config".into());
+            let out = out.unwrap_or_else(|| root.join("out").join("cv").join(stem));
+            let config = if config.is_absolute() {
+                config
+            } else {
+                std::env::current_dir()?.join(config)
+            };
+            cv::run(&cv::Options {
+                root,
+                data,
+                config,
+                folds,
+                max_steps,
+                seed,
+                out,
             })?;
         }
         Cmd::Model { check, data } => {

@@ -1,5 +1,5 @@
 //! `cargo xtask model [--check]`: retrain the model shipped in `models/wonhee-ds1` (DS1 only,
-//! `configs/quick.toml`, seed 42) from MIT-BIH, bit for bit, and install it (or, with
+//! `configs/inter-patient.toml`, seed 42) from MIT-BIH, bit for bit, and install it (or, with
 //! `--check`, only compare its weights with the shipped ones).
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 /// Where the shipped model lives, relative to the workspace root.
 pub const DIR: &str = "models/wonhee-ds1";
 /// The configuration it is trained with.
-pub const CONFIG: &str = "configs/quick.toml";
+pub const CONFIG: &str = "configs/inter-patient.toml";
 /// Files copied from the run folder into [`DIR`].
 const FILES: [&str; 3] = ["config.toml", "run.json", "model.safetensors"];
 

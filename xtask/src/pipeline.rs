@@ -54,6 +54,18 @@ pub struct Profile {
     pub bootstrap: usize,
 }
 
+/// Every profile name [`Profile::named`] knows; each has its `configs/NAME.toml`.
+pub const PROFILES: [&str; 5] = ["quick", "inter-patient", "paper", "paper-moe", "ci"];
+
+/// The profile `cargo xtask pipeline` runs without `--profile`: `inter-patient` for
+/// `--split inter-patient`, else `quick`.
+pub fn default_profile(split: Option<SplitSel>) -> &'static str {
+    match split {
+        Some(SplitSel::InterPatient) => "inter-patient",
+        _ => "quick",
+    }
+}
+
 impl Profile {
     /// The named profile: `quick` (CPU, < 20 min), `paper`, `paper-moe` (GPU) or `ci` (a few
     /// records, a tiny model, a few hundred steps: checks that every stage makes its files).
@@ -69,6 +81,8 @@ impl Profile {
         };
         Ok(match name {
             "quick" => p(SplitSel::Paper, &[], 1000, 750, Some(5000), 1000),
+            // The unseen-patient profile: DS1 trains, DS2 is evaluated once (issue 19).
+            "inter-patient" => p(SplitSel::InterPatient, &[], 1000, 750, Some(5000), 1000),
             "paper" | "paper-moe" => p(SplitSel::Both, &[], 1000, 750, None, 1000),
             // DS1: 101 119 208; DS2: 100 200 213.
             "ci" => p(
@@ -79,7 +93,7 @@ impl Profile {
                 Some(300),
                 50,
             ),
-            _ => bail!("unknown profile `{name}` (quick, paper, paper-moe, ci)"),
+            _ => bail!("unknown profile `{name}` ({})", PROFILES.join(", ")),
         })
     }
 }
@@ -704,6 +718,28 @@ mod tests {
         assert_eq!(
             p.eval_key(&k_train),
             "3d9fa73d45a7a1e7999fb8210dd2ee8498d0840868296e9f3affec660edf4ce4"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn every_profile_has_its_config_and_inter_patient_is_the_default_for_its_split() -> Result<()> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        for name in PROFILES {
+            let p = Profile::named(name)?;
+            let cfg = root.join(format!("configs/{}.toml", p.name));
+            assert!(cfg.is_file(), "{}", cfg.display());
+        }
+        assert!(Profile::named("fast").is_err());
+        assert_eq!(
+            default_profile(Some(SplitSel::InterPatient)),
+            "inter-patient"
+        );
+        assert_eq!(default_profile(Some(SplitSel::Both)), "quick");
+        assert_eq!(default_profile(None), "quick");
+        assert_eq!(
+            Profile::named("inter-patient")?.default_split,
+            SplitSel::InterPatient
         );
         Ok(())
     }

@@ -47,6 +47,9 @@ enum Command {
     Train(cmd::train::Args),
     /// Evaluate a trained run on its held-out side -> RUN/metrics.json.
     Eval(cmd::eval::Args),
+    /// Pool the classification of several evaluations on disjoint held-out sets (the folds of
+    /// a cross-validation) into one report.
+    Pool(cmd::pool::Args),
     /// Classify every annotated beat of a WFDB record with a trained run.
     Predict(cmd::predict::Args),
     /// Fill the missing points of a window (CSV column `value`, empty = missing).
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::Annotations(a) => cmd::annotations::run(a),
         Command::Detect(a) => cmd::detect::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Pool(a) => cmd::pool::run(a),
         Command::Prepare(a) => cmd::prepare::run(a),
         Command::Download(a) => cmd::download::run(a),
         Command::Verify(a) => cmd::download::run_verify(a),

@@ -619,3 +619,96 @@ fn detect_reads_a_format_8_record_whole() {
     assert!(o.status.success(), "{}", stderr_of(&o));
     assert!(csv_column(&out, "sample").len() >= 50);
 }
+
+/// `wonhee pool` sums the folds' confusions and scores the sum as one evaluation; mismatched
+/// class names and files without classification are errors naming the file, with no output.
+#[test]
+fn pool_sums_the_folds_confusions() {
+    use wonhee_eval::{Bootstrap, Metrics, classification_report};
+    let tmp = tempfile::tempdir().unwrap();
+    let names: Vec<String> = ["N", "S", "V", "F", "Q"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let write = |file: &str, t: &[u8], p: &[u8], g: &[u32], recs: &[&str], names: &[String]| {
+        let recs: Vec<String> = recs.iter().map(|s| s.to_string()).collect();
+        let mut m = Metrics::new();
+        m.classification = Some(
+            classification_report(t, p, names, Some(g), &Bootstrap::new(0, 0))
+                .unwrap()
+                .with_groups(t, p, g, &recs)
+                .unwrap(),
+        );
+        let path = tmp.path().join(file);
+        m.write_json(&path).unwrap();
+        path
+    };
+    let a = write(
+        "a.json",
+        &[0, 0, 1, 2],
+        &[0, 1, 1, 2],
+        &[0, 0, 1, 1],
+        &["100", "101"],
+        &names,
+    );
+    let b = write(
+        "b.json",
+        &[0, 2, 2, 3],
+        &[0, 2, 0, 3],
+        &[0, 0, 0, 0],
+        &["102"],
+        &names,
+    );
+    let out = tmp.path().join("pooled.json");
+    let md = tmp.path().join("pooled.md");
+    let o = wonhee()
+        .arg("pool")
+        .args([&a, &b])
+        .arg("--out")
+        .arg(&out)
+        .arg("--markdown")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["n"], 8);
+    assert_eq!(v["confusion"][0], serde_json::json!([2, 1, 0, 0, 0]));
+    assert_eq!(v["confusion"][2], serde_json::json!([1, 0, 2, 0, 0]));
+    // 6 of 8 right; the per-record rows of both files are kept.
+    assert_eq!(v["aami"]["accuracy"]["value"], serde_json::json!(0.75));
+    let recs: Vec<&str> = v["per_record"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"].as_str().unwrap())
+        .collect();
+    assert_eq!(recs, ["100", "101", "102"]);
+    assert!(std::fs::read_to_string(&md).unwrap().contains("Cohen's κ"));
+
+    // Other class names: an error naming the file; nothing written.
+    let four: Vec<String> = names[..4].to_vec();
+    let c = write("c.json", &[0, 1], &[0, 1], &[0, 0], &["103"], &four);
+    let out2 = tmp.path().join("none.json");
+    let o = wonhee()
+        .arg("pool")
+        .args([&a, &c])
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("c.json"), "{}", stderr_of(&o));
+    assert!(!out2.exists());
+    let empty = tmp.path().join("empty.json");
+    Metrics::new().write_json(&empty).unwrap();
+    let o = wonhee()
+        .arg("pool")
+        .arg(&empty)
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("empty.json"), "{}", stderr_of(&o));
+}

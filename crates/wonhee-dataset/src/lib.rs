@@ -28,8 +28,11 @@
 //!
 //! Each beat also carries its RR intervals ([`RrIntervals`]: pre, post, local and 5-minute
 //! average, from all the record's beats), stored in `beats.parquet`; [`Dataset::fill_rhythm`]
-//! gives a classifier their scale-free log ratios.
+//! gives a classifier their scale-free log ratios; [`beat_context`] adds patient-relative
+//! features (RR irregularity, the beat against the record's median beat), computed from the
+//! stored signals ([`Dataset::fill_features`]).
 
+mod context;
 mod error;
 mod lead;
 mod prepare;
@@ -40,6 +43,9 @@ mod sampler;
 mod splits;
 mod writer;
 
+pub use context::{
+    BEAT_FEATURES, CONTEXT_FEATURES, MIN_TEMPLATE_BEATS, beat_context, window_context,
+};
 pub use error::{DatasetError, Result};
 pub use lead::{ProcessedLead, process_lead, rate_ratio, window_centre};
 pub use prepare::{RecordWindows, prepare, prepare_record, prepare_to, read_record_list};

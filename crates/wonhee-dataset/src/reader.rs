@@ -18,6 +18,7 @@ use safetensors::tensor::{Dtype, SafeTensors};
 use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
+use crate::context::{BEAT_FEATURES, CONTEXT_FEATURES, window_context};
 use crate::error::{DatasetError, Result};
 use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
 
@@ -57,6 +58,8 @@ pub struct Dataset {
     side: Vec<Side>,
     /// RR intervals; `None` for datasets prepared before they were stored.
     rr: Option<Vec<RrIntervals>>,
+    /// Context features of each window's beat ([`beat_context`]), computed on first use.
+    context: std::sync::OnceLock<Vec<[f32; CONTEXT_FEATURES]>>,
     window: usize,
 }
 
@@ -93,6 +96,7 @@ impl Dataset {
             label: b.label,
             side: b.side,
             rr: b.rr,
+            context: std::sync::OnceLock::new(),
             window,
         };
         // Check that every signal is aligned f32 data (it is, as written by this crate).
@@ -205,20 +209,61 @@ impl Dataset {
     /// Writes the rhythm features ([`RrIntervals::features`], [`RHYTHM_FEATURES`] per window)
     /// of windows `idx` into `out`.
     pub fn fill_rhythm(&self, idx: &[usize], out: &mut [f32]) -> Result<()> {
-        let rr = self.rr()?;
-        if out.len() != idx.len() * RHYTHM_FEATURES {
+        self.fill_features(idx, RHYTHM_FEATURES, out)
+    }
+
+    /// Writes `width` beat features per window of windows `idx` into `out`: the rhythm
+    /// features (`width` = [`RHYTHM_FEATURES`]), or those followed by the context features
+    /// ([`beat_context`], computed from each record's windows on first use; `width` =
+    /// [`BEAT_FEATURES`]; [`window_context`] over each record's windows).
+    pub fn fill_features(&self, idx: &[usize], width: usize, out: &mut [f32]) -> Result<()> {
+        if width != RHYTHM_FEATURES && width != BEAT_FEATURES {
             return Err(DatasetError::Config(format!(
-                "rhythm buffer holds {} values, {} windows need {}",
-                out.len(),
-                idx.len(),
-                idx.len() * RHYTHM_FEATURES
+                "{width} beat features asked for; there are {RHYTHM_FEATURES} (rhythm) or \
+                 {BEAT_FEATURES} (rhythm and context)"
             )));
         }
-        for (o, &i) in out.chunks_exact_mut(RHYTHM_FEATURES).zip(idx) {
+        let rr = self.rr()?;
+        if out.len() != idx.len() * width {
+            return Err(DatasetError::Config(format!(
+                "beat feature buffer holds {} values, {} windows need {}",
+                out.len(),
+                idx.len(),
+                idx.len() * width
+            )));
+        }
+        for &i in idx {
             self.check_window(i)?;
-            o.copy_from_slice(&rr[i].features());
+        }
+        let context = (width == BEAT_FEATURES).then(|| self.context());
+        for (o, &i) in out.chunks_exact_mut(width).zip(idx) {
+            o[..RHYTHM_FEATURES].copy_from_slice(&rr[i].features());
+            if let Some(c) = context {
+                o[RHYTHM_FEATURES..].copy_from_slice(&c[i]);
+            }
         }
         Ok(())
+    }
+
+    /// The context features of every window's beat, against its own record's beats
+    /// ([`window_context`]).
+    pub fn context(&self) -> &[[f32; CONTEXT_FEATURES]] {
+        self.context.get_or_init(|| {
+            let mut by_record: Vec<Vec<usize>> = vec![Vec::new(); self.records.len()];
+            for (i, &r) in self.record.iter().enumerate() {
+                by_record[usize::from(r)].push(i);
+            }
+            let fs = f64::from(self.summary.config.fs);
+            let mut out = vec![[0f32; CONTEXT_FEATURES]; self.len()];
+            for (r, windows) in by_record.iter().enumerate() {
+                let centres: Vec<i64> = windows.iter().map(|&i| self.centre[i]).collect();
+                let f = window_context(self.record_signal(r), &centres, fs, self.window);
+                for (&i, v) in windows.iter().zip(f) {
+                    out[i] = v;
+                }
+            }
+            out
+        })
     }
 
     /// An error for a window index past the last window.
@@ -231,6 +276,13 @@ impl Dataset {
                 self.len()
             )))
         }
+    }
+
+    /// Indices of the windows of record `record` (an index into [`Dataset::records`]).
+    pub fn indices_of_record(&self, record: usize) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| usize::from(self.record[i]) == record)
+            .collect()
     }
 
     /// Indices of the windows on one side.

@@ -343,6 +343,60 @@ fn bad_input_is_a_clear_error() {
     assert!(Dataset::open(Path::new("/nonexistent")).is_err());
 }
 
+/// The context features a dataset gives are those `predict_record`'s path computes from the
+/// raw record (edge beats included), and the synthetic V beats stand out from the median beat.
+#[test]
+fn context_features_match_the_raw_record_and_v_beats_stand_out() {
+    let dir = fixtures("synth");
+    let cfg = PrepareConfig::default();
+    let p = prep(&cfg).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    write_dataset(&p, &out, false, false).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let ctx = ds.context();
+    assert_eq!(ctx.len(), ds.len());
+    for (r, name) in ds.records().iter().enumerate() {
+        let rw = wonhee_dataset::prepare_record(&dir, name, &cfg, true).unwrap();
+        let raw =
+            wonhee_dataset::window_context(&rw.signal, &rw.centre, f64::from(cfg.fs), cfg.window);
+        assert!(
+            rw.centre.len() > ds.indices_of_record(r).len(),
+            "{name}: edge beats"
+        );
+        for i in ds.indices_of_record(r) {
+            let j = rw
+                .sample
+                .iter()
+                .position(|&s| s == ds.samples()[i])
+                .unwrap();
+            assert_eq!(ctx[i], raw[j], "{name} beat at {}", ds.samples()[i]);
+        }
+    }
+    // Shape distance (feature 1) of V beats (label 2) above that of N beats (label 0).
+    let mean = |class: u8| {
+        let v: Vec<f32> = (0..ds.len())
+            .filter(|&i| ds.labels()[i] == class)
+            .map(|i| ctx[i][1])
+            .collect();
+        v.iter().sum::<f32>() / v.len().max(1) as f32
+    };
+    assert!(mean(2) > mean(0) + 0.5, "V {} vs N {}", mean(2), mean(0));
+    // Eight features: the rhythm ones, then the context ones; other widths are errors.
+    let idx = [3, 0];
+    let mut f = vec![0f32; 2 * wonhee_dataset::BEAT_FEATURES];
+    ds.fill_features(&idx, wonhee_dataset::BEAT_FEATURES, &mut f)
+        .unwrap();
+    assert_eq!(f[..RHYTHM_FEATURES], ds.rr().unwrap()[3].features());
+    assert_eq!(f[RHYTHM_FEATURES..8], ctx[3]);
+    assert_eq!(f[8 + RHYTHM_FEATURES..], ctx[0]);
+    let e = ds
+        .fill_features(&idx, 6, &mut f[..12])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains('6'), "{e}");
+}
+
 #[test]
 fn rr_intervals_are_stored_and_premature_beats_come_early() {
     let dir = fixtures("synth");

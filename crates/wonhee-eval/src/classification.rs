@@ -76,6 +76,17 @@ pub struct AamiGross {
     pub predicted_excluded: u64,
     /// Fraction of evaluated beats classified correctly.
     pub accuracy: Estimate,
+    /// Mean F1 of N, S, V and F (each from its TP, FN and FP above).
+    #[serde(default)]
+    pub macro_f1: Estimate,
+    /// Cohen's kappa of the 4 x 4 N/S/V/F confusion (beats predicted as a left-out class are
+    /// not in it).
+    #[serde(default)]
+    pub kappa: Estimate,
+    /// The jκ index of Mondéjar-Guerra et al. (Biomed. Signal Process. Control 47, 2019):
+    /// `κ / 2 + j / 8`, `j = Se_S + +P_S + Se_V + +P_V` (fractions); 1 for a perfect classifier.
+    #[serde(default)]
+    pub jkappa: Estimate,
     /// Rows N, S, V, F.
     pub classes: Vec<AamiClass>,
 }
@@ -101,6 +112,21 @@ pub struct ClassificationReport {
     pub confusion: Vec<Vec<u64>>,
     /// AAMI EC57 gross statistics; `None` unless the class names include N, S, V and F.
     pub aami: Option<AamiGross>,
+    /// The confusion of each record (or other group), when the caller adds it
+    /// ([`ClassificationReport::with_groups`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_record: Vec<GroupConfusion>,
+}
+
+/// The confusion matrix of one record's windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupConfusion {
+    /// Record name.
+    pub record: String,
+    /// Windows of the record.
+    pub n: u64,
+    /// `confusion[t][p]`, as [`ClassificationReport::confusion`].
+    pub confusion: Vec<Vec<u64>>,
 }
 
 /// Positions of N, S, V, F in the class names.
@@ -120,12 +146,13 @@ fn mean_defined(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 
 /// Number of scalars [`scalars`] computes.
 fn n_scalars(c: usize, aami: bool) -> usize {
-    3 + 5 * c + if aami { 4 * 3 + 1 } else { 0 }
+    3 + 5 * c + if aami { 4 * 3 + 4 } else { 0 }
 }
 
 /// Every scalar of the report, from a (possibly resampled) `c x c` confusion matrix stored
 /// row-major as f64 counts. Order: accuracy, balanced accuracy, macro-F1; per class (Se, +P,
-/// specificity, FPR, F1); if `aami`, per N/S/V/F (Se, +P, FPR) and the AAMI accuracy.
+/// specificity, FPR, F1); if `aami`, per N/S/V/F (Se, +P, FPR), the AAMI accuracy, macro-F1,
+/// Cohen's kappa and jκ.
 fn scalars(m: &[f64], c: usize, aami: Option<[usize; 4]>) -> Vec<Option<f64>> {
     let n: f64 = m.iter().sum();
     let row = |t: usize| m[t * c..(t + 1) * c].iter().sum::<f64>();
@@ -152,19 +179,57 @@ fn scalars(m: &[f64], c: usize, aami: Option<[usize; 4]>) -> Vec<Option<f64>> {
     if let Some(idx) = aami {
         let n4: f64 = idx.iter().map(|&t| row(t)).sum();
         let mut correct4 = 0.0;
+        let mut f1 = Vec::with_capacity(4);
+        let mut se_ppv = Vec::with_capacity(4);
         for &k in &idx {
             let tp = m[k * c + k];
             correct4 += tp;
             let fn_ = row(k) - tp;
             let fp: f64 = idx.iter().filter(|&&t| t != k).map(|&t| m[t * c + k]).sum();
             let tn = n4 - tp - fn_ - fp;
-            out.push(ratio(tp, tp + fn_));
-            out.push(ratio(tp, tp + fp));
+            let (se, ppv) = (ratio(tp, tp + fn_), ratio(tp, tp + fp));
+            out.push(se);
+            out.push(ppv);
             out.push(ratio(fp, fp + tn));
+            f1.push(ratio(2.0 * tp, 2.0 * tp + fp + fn_));
+            se_ppv.push((se, ppv));
         }
         out.push(ratio(correct4, n4));
+        out.push(mean_defined(f1.into_iter()));
+        let kappa = cohen_kappa(m, c, &idx);
+        out.push(kappa);
+        // j index over S (idx[1]) and V (idx[2]); undefined parts count as 0.
+        let j: f64 = [se_ppv[1], se_ppv[2]]
+            .iter()
+            .map(|(a, b)| a.unwrap_or(0.0) + b.unwrap_or(0.0))
+            .sum();
+        out.push(kappa.map(|k| k / 2.0 + j / 8.0));
     }
     out
+}
+
+/// Cohen's kappa of the confusion restricted to the classes at `idx` (rows and columns).
+fn cohen_kappa(m: &[f64], c: usize, idx: &[usize]) -> Option<f64> {
+    let cell = |t: usize, p: usize| m[t * c + p];
+    let n: f64 = idx
+        .iter()
+        .flat_map(|&t| idx.iter().map(move |&p| (t, p)))
+        .map(|(t, p)| cell(t, p))
+        .sum();
+    if n <= 0.0 {
+        return None;
+    }
+    let po = idx.iter().map(|&k| cell(k, k)).sum::<f64>() / n;
+    let pe = idx
+        .iter()
+        .map(|&k| {
+            let r: f64 = idx.iter().map(|&p| cell(k, p)).sum();
+            let col: f64 = idx.iter().map(|&t| cell(t, k)).sum();
+            r * col
+        })
+        .sum::<f64>()
+        / (n * n);
+    ratio(po - pe, 1.0 - pe)
 }
 
 /// Accuracy, balanced accuracy, macro-F1, per-class Se, +P, specificity, FPR and F1, the
@@ -219,6 +284,7 @@ pub fn classification_report(
         per_class,
         confusion,
         aami,
+        per_record: Vec::new(),
     })
 }
 
@@ -372,6 +438,9 @@ fn aami_gross(
         excluded: n - n_beats,
         predicted_excluded,
         accuracy: est(base + 12),
+        macro_f1: est(base + 13),
+        kappa: est(base + 14),
+        jkappa: est(base + 15),
         classes,
     }
 }
@@ -392,7 +461,92 @@ pub(crate) fn pct_ci(e: &Estimate) -> String {
     }
 }
 
+/// `0.876 (0.850–0.900)`; the interval part is left out when absent.
+pub(crate) fn num_ci(e: &Estimate) -> String {
+    match (e.value, e.lo, e.hi) {
+        (None, ..) => "–".into(),
+        (Some(v), Some(lo), Some(hi)) => format!("{v:.3} ({lo:.3}–{hi:.3})"),
+        (Some(v), ..) => format!("{v:.3}"),
+    }
+}
+
 impl ClassificationReport {
+    /// Adds the per-record table: `groups[i]` is the index into `names` of window `i`'s record,
+    /// for the same `y_true` and `y_pred` as the report. Records without windows are left out.
+    pub fn with_groups(
+        mut self,
+        y_true: &[u8],
+        y_pred: &[u8],
+        groups: &[u32],
+        names: &[String],
+    ) -> Result<Self> {
+        let c = self.class_names.len();
+        check_inputs(y_true, y_pred, c, Some(groups))?;
+        let mut per: Vec<GroupConfusion> = names
+            .iter()
+            .map(|r| GroupConfusion {
+                record: r.clone(),
+                n: 0,
+                confusion: vec![vec![0; c]; c],
+            })
+            .collect();
+        for ((&t, &p), &g) in y_true.iter().zip(y_pred).zip(groups) {
+            let row = per.get_mut(g as usize).ok_or_else(|| {
+                EvalError::InvalidParameter(format!(
+                    "group {g} has no name ({} names)",
+                    names.len()
+                ))
+            })?;
+            row.n += 1;
+            row.confusion[usize::from(t)][usize::from(p)] += 1;
+        }
+        self.per_record = per.into_iter().filter(|r| r.n > 0).collect();
+        Ok(self)
+    }
+
+    /// The per-record table in Markdown (beats, accuracy, and Se / +P of N, S, V, F as
+    /// counts, AAMI-style: Q rows left out), or an empty string without one.
+    pub fn per_record_markdown(&self) -> String {
+        let Some(idx) = aami_indices(&self.class_names) else {
+            return String::new();
+        };
+        if self.per_record.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from(
+            "| Record | Beats | Accuracy | N Se | S beats | S Se | S +P | V beats | V Se | V +P | F beats | F Se |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for r in &self.per_record {
+            let m = &r.confusion;
+            let beats: u64 = idx.iter().map(|&t| m[t].iter().sum::<u64>()).sum();
+            let correct: u64 = idx.iter().map(|&k| m[k][k]).sum();
+            let se = |k: usize| ratio(m[k][k] as f64, m[k].iter().sum::<u64>() as f64);
+            let ppv = |k: usize| {
+                let col: u64 = idx.iter().map(|&t| m[t][k]).sum();
+                ratio(m[k][k] as f64, col as f64)
+            };
+            let n_of = |k: usize| m[k].iter().sum::<u64>();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.record,
+                beats,
+                pct(ratio(correct as f64, beats as f64)),
+                pct(se(idx[0])),
+                n_of(idx[1]),
+                pct(se(idx[1])),
+                pct(ppv(idx[1])),
+                n_of(idx[2]),
+                pct(se(idx[2])),
+                pct(ppv(idx[2])),
+                n_of(idx[3]),
+                pct(se(idx[3])),
+            );
+        }
+        s
+    }
+
     /// Markdown: summary with intervals, per-class table, confusion matrix and, when present,
     /// the AAMI gross statistics.
     pub fn to_markdown(&self) -> String {
@@ -461,6 +615,11 @@ impl ClassificationReport {
             s.push('\n');
             s.push_str(&a.to_markdown());
         }
+        let per = self.per_record_markdown();
+        if !per.is_empty() {
+            s.push_str("\nPer record (N, S, V, F beats only; +P within the record):\n\n");
+            s.push_str(&per);
+        }
         s
     }
 }
@@ -496,6 +655,13 @@ impl AamiGross {
             self.n_beats - tp,
             self.n_beats - tp - self.predicted_excluded,
             pct_ci(&self.accuracy)
+        );
+        let _ = writeln!(
+            s,
+            "\nmacro-F1 (N, S, V, F) {}; Cohen's κ {}; jκ {}.",
+            num_ci(&self.macro_f1),
+            num_ci(&self.kappa),
+            num_ci(&self.jkappa)
         );
         let _ = writeln!(
             s,
@@ -680,6 +846,89 @@ mod tests {
         assert!(close(a.accuracy.value, (90.0 + 7.0 + 18.0 + 3.0) / 130.0));
         let md = a.to_markdown();
         assert!(md.contains("| V | 20 | 18 | 2 | 3 | 90.00% |"), "{md}");
+    }
+
+    #[test]
+    fn kappa_macro_f1_and_jkappa_of_the_four_aami_classes() {
+        // Expected values from a float64 numpy computation of the textbook formulas.
+        let m: [&[u64]; 4] = [
+            &[50, 2, 3, 0],
+            &[5, 10, 0, 0],
+            &[2, 0, 20, 1],
+            &[0, 0, 1, 2],
+        ];
+        let (t, p) = labels(&m);
+        let r = classification_report(
+            &t,
+            &p,
+            &names(&["N", "S", "V", "F"]),
+            None,
+            &Bootstrap::new(50, 1),
+        )
+        .unwrap();
+        let a = r.aami.as_ref().unwrap();
+        assert!(close(a.kappa.value, 0.748314606741573), "{:?}", a.kappa);
+        assert!(
+            close(a.macro_f1.value, 0.787832095012946),
+            "{:?}",
+            a.macro_f1
+        );
+        assert!(close(a.jkappa.value, 0.7745196222113662), "{:?}", a.jkappa);
+        assert!(a.kappa.lo.is_some_and(|lo| lo <= 0.7483) && a.kappa.hi.is_some());
+        let md = a.to_markdown();
+        assert!(md.contains("Cohen's κ 0.748 ("), "{md}");
+        // Perfect agreement: kappa 1, jκ 1.
+        let m: [&[u64]; 4] = [&[5, 0, 0, 0], &[0, 3, 0, 0], &[0, 0, 4, 0], &[0, 0, 0, 2]];
+        let (t, p) = labels(&m);
+        let r = classification_report(
+            &t,
+            &p,
+            &names(&["N", "S", "V", "F"]),
+            None,
+            &Bootstrap::new(0, 0),
+        )
+        .unwrap();
+        let a = r.aami.unwrap();
+        assert!(
+            close(a.kappa.value, 1.0) && close(a.jkappa.value, 1.0),
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn per_record_table_splits_the_confusion_by_record() {
+        let n = names(&["N", "S", "V", "F", "Q"]);
+        let t = [0u8, 0, 1, 2, 0, 1, 1, 4];
+        let p = [0u8, 2, 1, 2, 0, 0, 1, 2];
+        let g = [0u32, 0, 0, 0, 2, 2, 2, 2];
+        let recs = names(&["100", "101", "102"]);
+        let r = classification_report(&t, &p, &n, Some(&g), &Bootstrap::new(0, 0))
+            .unwrap()
+            .with_groups(&t, &p, &g, &recs)
+            .unwrap();
+        // Record 101 has no windows and is left out.
+        let names: Vec<&str> = r.per_record.iter().map(|x| x.record.as_str()).collect();
+        assert_eq!(names, ["100", "102"]);
+        assert_eq!(r.per_record[0].n, 4);
+        assert_eq!(r.per_record[0].confusion[0], vec![1, 0, 1, 0, 0]);
+        assert_eq!(r.per_record[1].confusion[4][2], 1);
+        // The rows sum to the whole confusion.
+        let mut sum = vec![vec![0u64; 5]; 5];
+        for x in &r.per_record {
+            for (a, b) in sum.iter_mut().zip(&x.confusion) {
+                for (u, v) in a.iter_mut().zip(b) {
+                    *u += v;
+                }
+            }
+        }
+        assert_eq!(sum, r.confusion);
+        let md = r.to_markdown();
+        // Record 102: N 1/1, S 1 of 2 (+P 1/1), the Q beat left out: 2 of 3 right.
+        assert!(
+            md.contains("| 102 | 3 | 66.67% | 100.00% | 2 | 50.00% | 100.00% |"),
+            "{md}"
+        );
+        assert!(r.clone().with_groups(&t, &p, &g, &recs[..2]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use wonhee_schema::{Example, Examples, SamplerKind, TrainPoint};
 
 use crate::error::Result;
 use crate::figures::{self, Figure};
+use crate::format::pct;
 use crate::load::{DatasetSummary, ReportInputs, RunData, Tsne};
 use crate::sampling::{sampler_caption, sampler_counts, train_counts};
 
@@ -16,7 +17,8 @@ use crate::sampling::{sampler_caption, sampler_counts, train_counts};
 ///
 /// Order: class distributions (one per dataset), t-SNE of raw windows and of embeddings,
 /// training losses per run, validation accuracy of all runs, then per evaluated run its
-/// confusion matrix, MSE against K and the imputation and forecasting examples.
+/// confusion matrix, its misclassified beats per record (runs whose metrics have a per-record
+/// confusion), MSE against K and the imputation and forecasting examples.
 pub fn make_figures(inputs: &ReportInputs, text: bool) -> Result<Vec<Figure>> {
     let mut out = Vec::new();
     for (i, (d, labels)) in inputs.datasets().iter().enumerate() {
@@ -40,6 +42,9 @@ pub fn make_figures(inputs: &ReportInputs, text: bool) -> Result<Vec<Figure>> {
         let Some(m) = &r.metrics else { continue };
         if let Some(c) = &m.classification {
             out.push(confusion(r, c, text)?);
+            if let Some(f) = record_errors(r, c, text)? {
+                out.push(f);
+            }
         }
         if !m.imputation.is_empty() || !m.forecasting.is_empty() {
             out.push(mse_vs_k(r, m, text)?);
@@ -176,6 +181,121 @@ fn confusion(r: &RunData, c: &ClassificationReport, text: bool) -> Result<Figure
         r.label
     );
     figures::render(&p, &name, &caption, text)
+}
+
+/// The AAMI classes whose misclassified beats the per-record figure counts.
+const ERROR_CLASSES: [&str; 4] = ["N", "S", "V", "F"];
+
+/// Misclassified N/S/V/F beats of each record, split by true class.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RecordErrorCounts {
+    /// The classes of [`ERROR_CLASSES`] found in the class names: name and index.
+    pub classes: Vec<(String, usize)>,
+    /// Record names, in the metrics' order.
+    pub records: Vec<String>,
+    /// `counts[record][class]`: beats of that true class predicted as any other class.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// Counts, from `c.per_record`, the beats whose true class is N, S, V or F and whose predicted
+/// class differs (a beat predicted as Q counts; Q beats do not). `None` without a per-record
+/// confusion or without any of N, S, V, F in the class names. Cells missing from a malformed
+/// confusion count as 0.
+pub(crate) fn record_error_counts(c: &ClassificationReport) -> Option<RecordErrorCounts> {
+    if c.per_record.is_empty() {
+        return None;
+    }
+    let classes: Vec<(String, usize)> = ERROR_CLASSES
+        .iter()
+        .filter_map(|&k| {
+            let i = c.class_names.iter().position(|n| n == k)?;
+            Some((k.to_string(), i))
+        })
+        .collect();
+    if classes.is_empty() {
+        return None;
+    }
+    let counts = c
+        .per_record
+        .iter()
+        .map(|r| {
+            classes
+                .iter()
+                .map(|&(_, t)| {
+                    r.confusion.get(t).map_or(0, |row| {
+                        row.iter()
+                            .enumerate()
+                            .filter(|&(p, _)| p != t)
+                            .map(|(_, &v)| v)
+                            .sum()
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    Some(RecordErrorCounts {
+        classes,
+        records: c.per_record.iter().map(|r| r.record.clone()).collect(),
+        counts,
+    })
+}
+
+/// How many records with the most errors the caption names.
+const TOP_RECORDS: usize = 5;
+
+/// The caption's summary of `e`: the total, and which records carry the most errors.
+fn record_errors_summary(e: &RecordErrorCounts) -> String {
+    let mut totals: Vec<(&str, u64)> = e
+        .records
+        .iter()
+        .zip(&e.counts)
+        .map(|(r, c)| (r.as_str(), c.iter().sum()))
+        .collect();
+    let total: u64 = totals.iter().map(|t| t.1).sum();
+    if total == 0 {
+        return "No record has such a beat.".into();
+    }
+    // Stable: ties keep the metrics' order.
+    totals.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let top: Vec<(&str, u64)> = totals
+        .into_iter()
+        .filter(|t| t.1 > 0)
+        .take(TOP_RECORDS)
+        .collect();
+    let carried: u64 = top.iter().map(|t| t.1).sum();
+    let names: Vec<String> = top.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+    format!(
+        "{total} such beats in {} record{}; the {} with the most ({}) carry {} of them.",
+        e.records.len(),
+        if e.records.len() == 1 { "" } else { "s" },
+        top.len(),
+        names.join(", "),
+        pct(carried as f64 / total as f64)
+    )
+}
+
+/// `record-errors-<run>`: misclassified N/S/V/F beats of each test record, stacked by true
+/// class; `None` when the metrics have no per-record confusion.
+fn record_errors(r: &RunData, c: &ClassificationReport, text: bool) -> Result<Option<Figure>> {
+    let Some(e) = record_error_counts(c) else {
+        return Ok(None);
+    };
+    let names: Vec<&str> = e.classes.iter().map(|(n, _)| n.as_str()).collect();
+    let caption = format!(
+        "Misclassified beats per test record, {}: beats whose true class is {} and whose predicted class is any other one (Q included), stacked by true class; beats of other true classes (Q) are not counted. {}",
+        r.label,
+        names.join(", "),
+        record_errors_summary(&e)
+    );
+    let p = figures::RecordErrors {
+        title: format!("Misclassified beats per record, {}", r.label),
+        x_desc: "misclassified beats".into(),
+        records: e.records,
+        classes: e.classes,
+        counts: e.counts,
+    };
+    let name = format!("record-errors-{}", r.slug);
+    figures::render(&p, &name, &caption, text).map(Some)
 }
 
 /// One series of points `(K, estimate)`.
@@ -329,5 +449,84 @@ fn scatter(t: &Tsne, what: &str) -> figures::Scatter {
         y: t.y.clone(),
         label,
         order,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use wonhee_eval::{Bootstrap, classification_report};
+
+    use super::*;
+
+    /// `(true, predicted, count)` cells of a confusion.
+    type Cells<'a> = &'a [(u8, u8, usize)];
+
+    /// A report over N, S, V, F, Q whose records hold the given cells.
+    fn report(records: &[(&str, Cells<'_>)]) -> ClassificationReport {
+        let names: Vec<String> = ["N", "S", "V", "F", "Q"].map(String::from).to_vec();
+        let (mut t, mut p, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        for (gi, (_, cells)) in records.iter().enumerate() {
+            for &(a, b, n) in *cells {
+                t.extend(std::iter::repeat_n(a, n));
+                p.extend(std::iter::repeat_n(b, n));
+                g.extend(std::iter::repeat_n(gi as u32, n));
+            }
+        }
+        let recs: Vec<String> = records.iter().map(|r| r.0.to_string()).collect();
+        classification_report(&t, &p, &names, Some(&g), &Bootstrap::new(0, 0))
+            .unwrap()
+            .with_groups(&t, &p, &g, &recs)
+            .unwrap()
+    }
+
+    fn three_records() -> ClassificationReport {
+        report(&[
+            // 232: 4 S as N, 1 N as S, 1 N as Q; 3 Q as N are not counted.
+            (
+                "232",
+                &[(0, 0, 10), (1, 0, 4), (0, 1, 1), (0, 4, 1), (4, 0, 3)],
+            ),
+            ("100", &[(0, 0, 5)]),
+            // 222: 2 V as F, 1 F as V.
+            ("222", &[(0, 0, 3), (2, 3, 2), (3, 2, 1)]),
+        ])
+    }
+
+    #[test]
+    fn record_errors_count_nsvf_misses_by_true_class() {
+        let e = record_error_counts(&three_records()).unwrap();
+        assert_eq!(e.records, ["232", "100", "222"]);
+        let classes: Vec<(&str, usize)> = e.classes.iter().map(|(n, i)| (n.as_str(), *i)).collect();
+        assert_eq!(classes, [("N", 0), ("S", 1), ("V", 2), ("F", 3)]);
+        assert_eq!(
+            e.counts,
+            vec![vec![2, 4, 0, 0], vec![0, 0, 0, 0], vec![0, 0, 2, 1]]
+        );
+        assert_eq!(
+            record_errors_summary(&e),
+            "9 such beats in 3 records; the 2 with the most (232: 6, 222: 3) carry 100.00% of them."
+        );
+    }
+
+    #[test]
+    fn record_errors_need_a_per_record_confusion_and_aami_classes() {
+        let mut c = three_records();
+        let mut other = c.clone();
+        other.class_names = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        assert!(record_error_counts(&other).is_none());
+        // A malformed confusion (rows missing) counts its missing cells as 0, no panic.
+        c.per_record[2].confusion.truncate(3);
+        let e = record_error_counts(&c).unwrap();
+        assert_eq!(e.counts[2], vec![0, 0, 2, 0]);
+        c.per_record.clear();
+        assert!(record_error_counts(&c).is_none());
+    }
+
+    #[test]
+    fn record_errors_summary_without_errors() {
+        let e = record_error_counts(&report(&[("100", &[(0, 0, 5)])])).unwrap();
+        assert_eq!(record_errors_summary(&e), "No record has such a beat.");
     }
 }

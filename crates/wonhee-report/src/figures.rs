@@ -572,6 +572,108 @@ impl Plot for Confusion {
     }
 }
 
+/// Misclassified beats per record: one horizontal bar per record (the first on top), stacked
+/// by true class, with each bar's total printed at its end.
+#[derive(Clone, Debug)]
+pub struct RecordErrors {
+    /// Title.
+    pub title: String,
+    /// X axis title.
+    pub x_desc: String,
+    /// Record names, top to bottom.
+    pub records: Vec<String>,
+    /// Stack segments in order: class name and its palette index ([`color`]).
+    pub classes: Vec<(String, usize)>,
+    /// `counts[record][segment]`; missing entries count as 0.
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl RecordErrors {
+    /// Count of segment `k` of record `r` (0 when absent).
+    fn count(&self, r: usize, k: usize) -> u64 {
+        self.counts
+            .get(r)
+            .and_then(|c| c.get(k))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Total of record `r` over the segments.
+    fn total(&self, r: usize) -> u64 {
+        (0..self.classes.len()).map(|k| self.count(r, k)).sum()
+    }
+}
+
+impl Plot for RecordErrors {
+    fn size(&self) -> (u32, u32) {
+        let n = u32::try_from(self.records.len()).unwrap_or(u32::MAX);
+        (
+            900,
+            n.saturating_mul(22).saturating_add(130).clamp(320, 1600),
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: bool,
+    ) -> std::result::Result<(), String> {
+        let n = self.records.len();
+        let max = (0..n).map(|r| self.total(r)).max().unwrap_or(0).max(1) as f64;
+        let mut chart = builder(root, &self.title, text)
+            .build_cartesian_2d(0.0..max * 1.3, category_axis(n))
+            .map_err(pe)?;
+        // Record `r` is drawn at y = n - 1 - r, so that the first record is on top.
+        let reversed: Vec<String> = self.records.iter().rev().cloned().collect();
+        let rows = category_name(&reversed);
+        {
+            let mut m = chart.configure_mesh();
+            m.disable_y_mesh().light_line_style(RGBColor(235, 235, 235));
+            if text {
+                m.x_desc(self.x_desc.as_str())
+                    .y_desc("record")
+                    .label_style(font(13))
+                    .axis_desc_style(font(15))
+                    .y_labels(n)
+                    .y_label_formatter(&rows)
+                    .x_label_formatter(&|v: &f64| format!("{v:.0}"));
+            }
+            m.draw().map_err(pe)?;
+        }
+        let y = |r: usize| (n - 1 - r) as f64;
+        for (k, (name, ci)) in self.classes.iter().enumerate() {
+            let c = color(*ci);
+            let all: u64 = (0..n).map(|r| self.count(r, k)).sum();
+            let bars = (0..n).filter(|&r| self.count(r, k) > 0).map(|r| {
+                let x0: u64 = (0..k).map(|j| self.count(r, j)).sum();
+                let x1 = x0 + self.count(r, k);
+                Rectangle::new(
+                    [(x0 as f64, y(r) - 0.36), (x1 as f64, y(r) + 0.36)],
+                    c.filled(),
+                )
+            });
+            chart
+                .draw_series(bars)
+                .map_err(pe)?
+                .label(format!("{name} ({all})"))
+                .legend(legend_box(c));
+        }
+        if text {
+            let style = font(12).pos(Pos::new(HPos::Left, VPos::Center));
+            chart
+                .draw_series((0..n).map(|r| {
+                    Text::new(
+                        format!("{}", self.total(r)),
+                        (self.total(r) as f64 + 0.01 * max, y(r)),
+                        style.clone(),
+                    )
+                }))
+                .map_err(pe)?;
+        }
+        legend(&mut chart, text, SeriesLabelPosition::UpperRight)
+    }
+}
+
 /// An imputation or forecasting example: the true window, the observed points, the model's
 /// and a baseline's values at the hidden points.
 #[derive(Clone, Debug)]
@@ -821,6 +923,50 @@ mod tests {
             texts.contains(&"90") && texts.contains(&"10"),
             "counts printed: {texts:?}"
         );
+    }
+
+    /// The inner text of every `<text>` element of an SVG.
+    fn svg_texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').and_then(|(_, r)| r.split_once("</text>")))
+            .map(|(inner, _)| inner.trim())
+            .collect()
+    }
+
+    fn record_errors() -> RecordErrors {
+        RecordErrors {
+            title: "errors".into(),
+            x_desc: "misclassified beats".into(),
+            records: vec!["232".into(), "100".into(), "222".into()],
+            classes: vec![("N".into(), 0), ("S".into(), 1), ("V".into(), 2)],
+            // Record 222's row is short: its missing V count is 0.
+            counts: vec![vec![2, 40, 0], vec![0, 0, 0], vec![3]],
+        }
+    }
+
+    #[test]
+    fn record_errors_stack_by_class_in_class_colours() {
+        let p = record_errors();
+        assert_eq!((p.total(0), p.total(1), p.total(2)), (42, 0, 3));
+        assert_eq!(p.size(), (900, 320));
+        let f = render(&p, "record-errors", "caption", false).unwrap();
+        assert!(f.png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert!(!f.svg.contains("<text"));
+        // N (colour 0) and S (colour 1) bars are drawn; V (colour 2) has none.
+        let fill = |c: RGBColor| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+        assert_eq!(f.svg.matches(&fill(color(0))).count(), 2, "{}", f.svg);
+        assert_eq!(f.svg.matches(&fill(color(1))).count(), 1);
+        assert!(!f.svg.contains(&fill(color(2))));
+        if load_font().is_some() {
+            let f = render(&p, "record-errors", "caption", true).unwrap();
+            let texts = svg_texts(&f.svg);
+            for t in [
+                "232", "100", "222", "42", "0", "3", "N (5)", "S (40)", "V (0)",
+            ] {
+                assert!(texts.contains(&t), "{t} missing: {texts:?}");
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!                    baselines, the paper's published figure beside ours, pipeline stages
 //!   report.html      the same, self-contained (figures inlined)
 //!   figures/*.svg    class distribution, t-SNE, losses, validation accuracy, confusion
-//!   figures/*.png    matrices, imputation/forecasting examples, MSE against K
+//!   figures/*.png    matrices, misclassified beats per record, imputation/forecasting
+//!                    examples, MSE against K
 //! ```
 //!
 //! No metric is recomputed: every number comes from the input files.

@@ -169,7 +169,8 @@ pub fn read_summary(path: &Path) -> Result<DatasetSummary> {
     })
 }
 
-/// Reads `metrics.json`.
+/// Reads `metrics.json`, checking that the confusion matrix and each per-record confusion are
+/// square over the class names.
 pub fn read_metrics(path: &Path) -> Result<Metrics> {
     let bytes = read(path)?;
     let text = std::str::from_utf8(&bytes)
@@ -191,6 +192,19 @@ pub fn read_metrics(path: &Path) -> Result<Metrics> {
             return Err(ReportError::invalid(
                 path,
                 format!("classification.confusion is not {n} x {n}"),
+            ));
+        }
+        if let Some(r) = c
+            .per_record
+            .iter()
+            .find(|r| r.confusion.len() != n || r.confusion.iter().any(|row| row.len() != n))
+        {
+            return Err(ReportError::invalid(
+                path,
+                format!(
+                    "classification.per_record: the confusion of record {} is not {n} x {n}",
+                    r.record
+                ),
             ));
         }
     }

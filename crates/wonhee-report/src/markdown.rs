@@ -415,6 +415,7 @@ fn evaluation(s: &mut String, runs: &[RunData], figures: &[Figure]) {
         }
         for fig in [
             "confusion",
+            "record-errors",
             "mse-vs-k",
             "imputation-example",
             "forecasting-example",

@@ -400,3 +400,159 @@ fn bad_inputs_name_the_file() {
 
     assert!(ReportInputs::new("t", vec![]).is_err());
 }
+
+/// Classification metrics with a per-record confusion: record 232 has 2 N and 4 S beats
+/// misclassified, record 100 none, record 222 2 V and 1 F (Q beats predicted as N don't count).
+fn per_record_metrics() -> Metrics {
+    type Cells = &'static [(u8, u8, usize)];
+    let records: [(&str, Cells); 3] = [
+        (
+            "232",
+            &[(0, 0, 10), (1, 0, 4), (0, 1, 1), (0, 4, 1), (4, 0, 3)],
+        ),
+        ("100", &[(0, 0, 5), (1, 1, 2), (2, 2, 2)]),
+        ("222", &[(0, 0, 3), (2, 3, 2), (3, 2, 1), (3, 3, 1)]),
+    ];
+    let (mut t, mut p, mut g) = (Vec::new(), Vec::new(), Vec::new());
+    for (gi, (_, cells)) in records.iter().enumerate() {
+        for &(a, b, n) in *cells {
+            t.extend(std::iter::repeat_n(a, n));
+            p.extend(std::iter::repeat_n(b, n));
+            g.extend(std::iter::repeat_n(gi as u32, n));
+        }
+    }
+    let names: Vec<String> = records.iter().map(|r| r.0.to_string()).collect();
+    let c = classification_report(&t, &p, &classes(), Some(&g), &Bootstrap::new(30, 3))
+        .unwrap()
+        .with_groups(&t, &p, &g, &names)
+        .unwrap();
+    let mut m = Metrics::new();
+    m.classification = Some(c);
+    m
+}
+
+/// The Markdown of one run's evaluation subsection (`### label` up to the next heading of that
+/// level or above).
+fn section<'a>(md: &'a str, label: &str) -> &'a str {
+    let head = format!("\n### {label}\n");
+    let start = md
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section {label}"))
+        + head.len();
+    let rest = &md[start..];
+    let end = ["\n### ", "\n## "]
+        .iter()
+        .filter_map(|h| rest.find(h))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn per_record_errors_figure_and_table_only_for_runs_with_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("prepared");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("summary.json"),
+        serde_json::to_vec(&summary()).unwrap(),
+    )
+    .unwrap();
+    let with = make_run(tmp.path(), "run-ffn", &data, FfnKind::Swiglu, 1.0);
+    let without = make_run(tmp.path(), "run-moe", &data, FfnKind::SoftMoe, 1.0);
+    let m = per_record_metrics();
+    m.write_json(&with.join("metrics.json")).unwrap();
+    let runs = vec![load_run(&with).unwrap(), load_run(&without).unwrap()];
+    let inputs = ReportInputs::new("Per-record report", runs).unwrap();
+    let out = tmp.path().join("out");
+    let written = write_report(&inputs, &out).unwrap();
+
+    let fig = out.join("figures").join("record-errors-paper-ffn.svg");
+    let svg = std::fs::read_to_string(&fig).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("<rect"), "{svg}");
+    if wonhee_report::load_font().is_some() {
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>').and_then(|(_, r)| r.split_once("</text>")))
+            .map(|(inner, _)| inner.trim())
+            .collect();
+        // Record names, bar totals and the legend's class totals.
+        for t in [
+            "232", "100", "222", "6", "0", "3", "N (2)", "S (4)", "V (2)", "F (1)",
+        ] {
+            assert!(texts.contains(&t), "{t} missing: {texts:?}");
+        }
+    }
+    let png = std::fs::read(out.join("figures").join("record-errors-paper-ffn.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(written.figures.contains(&fig));
+    assert!(
+        !out.join("figures")
+            .join("record-errors-paper-moe.svg")
+            .exists()
+    );
+
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    let ffn = section(&md, "paper · FFN");
+    let c = m.classification.as_ref().unwrap();
+    let table = c.per_record_markdown();
+    assert!(table.lines().count() == 5, "{table}");
+    for line in table.lines() {
+        assert!(ffn.contains(line), "per-record line missing: {line}\n{ffn}");
+    }
+    // Record 100: 9 N/S/V/F beats, all right.
+    assert!(ffn.contains("| 100 | 9 | 100.00% |"), "{ffn}");
+    let a = c.aami.as_ref().unwrap();
+    let kappa = format!("Cohen's κ {:.3}", a.kappa.value.unwrap());
+    let f1 = format!("macro-F1 (N, S, V, F) {:.3}", a.macro_f1.value.unwrap());
+    let jk = format!("jκ {:.3}", a.jkappa.value.unwrap());
+    for x in [&kappa, &f1, &jk] {
+        assert!(ffn.contains(x.as_str()), "{x} missing\n{ffn}");
+    }
+    assert!(
+        ffn.contains("(figures/record-errors-paper-ffn.svg)"),
+        "{ffn}"
+    );
+    assert!(
+        ffn.contains(
+            "9 such beats in 3 records; the 2 with the most (232: 6, 222: 3) carry 100.00% of them."
+        ),
+        "{ffn}"
+    );
+    assert!(
+        ffn.contains("beats whose true class is N, S, V, F"),
+        "{ffn}"
+    );
+
+    let moe = section(&md, "paper · MoE");
+    assert!(moe.contains("Cohen's κ"), "the AAMI line stays: {moe}");
+    assert!(!moe.contains("| Record |"), "{moe}");
+    assert!(!moe.contains("Per record"), "{moe}");
+    assert!(!md.contains("record-errors-paper-moe"));
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains("Misclassified beats per test record, paper · FFN"));
+}
+
+#[test]
+fn per_record_confusion_of_the_wrong_size_is_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("prepared");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("summary.json"),
+        serde_json::to_vec(&summary()).unwrap(),
+    )
+    .unwrap();
+    let run = make_run(tmp.path(), "run", &data, FfnKind::Swiglu, 1.0);
+    let mut m = per_record_metrics();
+    m.classification.as_mut().unwrap().per_record[1]
+        .confusion
+        .pop();
+    m.write_json(&run.join("metrics.json")).unwrap();
+    let msg = load_run(&run).unwrap_err().to_string();
+    assert!(
+        msg.contains("metrics.json") && msg.contains("record 100 is not 5 x 5"),
+        "{msg}"
+    );
+}

@@ -5,7 +5,9 @@ use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use wonhee_dataset::{Dataset, RHYTHM_FEATURES, RngState, Shuffler, WeightedSampler};
+use wonhee_dataset::{
+    BEAT_FEATURES, Dataset, RHYTHM_FEATURES, RngState, Shuffler, WeightedSampler,
+};
 use wonhee_eval::{draw_k, random_mask, trailing_mask};
 use wonhee_model::ModelConfig;
 use wonhee_schema::{RunConfig, SamplerKind};
@@ -102,38 +104,35 @@ fn hidden_value(h: bool) -> f32 {
     f32::from(u8::from(h))
 }
 
-/// The rhythm features `[b, rhythm_inputs]` of windows `idx` when the model reads them
-/// (`model.rhythm_inputs > 0`), else `None`.
+/// The beat features `[b, rhythm_inputs]` of windows `idx` when the model reads them
+/// (`model.rhythm_inputs > 0`: the rhythm features, then the context features when it reads
+/// [`BEAT_FEATURES`]), else `None`.
 pub fn rhythm_batch(
     model: &ModelConfig,
     ds: &Dataset,
     idx: &[usize],
     dev: &Device,
 ) -> Result<Option<Tensor>> {
-    if model.rhythm_inputs == 0 {
+    let n = model.rhythm_inputs;
+    if n == 0 {
         return Ok(None);
     }
-    let mut r = vec![0f32; idx.len() * RHYTHM_FEATURES];
-    ds.fill_rhythm(idx, &mut r)?;
-    Ok(Some(Tensor::from_vec(
-        r,
-        (idx.len(), RHYTHM_FEATURES),
-        dev,
-    )?))
+    let mut r = vec![0f32; idx.len() * n];
+    ds.fill_features(idx, n, &mut r)?;
+    Ok(Some(Tensor::from_vec(r, (idx.len(), n), dev)?))
 }
 
-/// Checks that the model's rhythm inputs are the dataset's rhythm features and that the
-/// dataset has them.
+/// Checks that the model's rhythm inputs are beat features the dataset gives.
 pub(crate) fn check_rhythm(model: &ModelConfig, ds: &Dataset) -> Result<()> {
     match model.rhythm_inputs {
         0 => Ok(()),
-        RHYTHM_FEATURES => {
+        RHYTHM_FEATURES | BEAT_FEATURES => {
             ds.rr()?;
             Ok(())
         }
         n => Err(TrainError::Config(format!(
             "model.rhythm_inputs is {n}; the dataset gives {RHYTHM_FEATURES} rhythm features \
-             per beat (or set 0 for none)"
+             per beat, or {BEAT_FEATURES} with the context features (or set 0 for none)"
         ))),
     }
 }

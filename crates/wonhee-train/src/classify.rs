@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use wonhee_dataset::{
-    RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into, window_centre,
+    BEAT_FEATURES, CONTEXT_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
+    window_centre, window_context,
 };
 
 use crate::error::Result;
@@ -49,14 +50,16 @@ pub fn classify_beats(
         .iter()
         .map(|&s| window_centre(s, lead.up, lead.down))
         .collect();
+    let context = window_context(&lead.signal, &centres, f64::from(cfg.fs), cfg.window);
     let batch = batch.max(1);
     let done = AtomicUsize::new(0);
     let parts: Vec<Vec<BeatClass>> = beats
         .par_chunks(batch)
         .zip(centres.par_chunks(batch))
         .zip(rr.par_chunks(batch))
-        .map(|((chunk, centres), rr)| {
-            let out = classify_windows(run, &lead.signal, centres, chunk, rr)?;
+        .zip(context.par_chunks(batch))
+        .map(|(((chunk, centres), rr), context)| {
+            let out = classify_windows(run, &lead.signal, centres, chunk, rr, context)?;
             let d = done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
             progress(d, beats.len());
             Ok(out)
@@ -67,13 +70,14 @@ pub fn classify_beats(
 
 /// One forward pass over the windows centred at `centres` of the processed lead `signal`
 /// (edge samples repeated past its ends), for the beats at input samples `beats` with RR
-/// intervals `rr`.
+/// intervals `rr` and context features `context` ([`window_context`]).
 pub(crate) fn classify_windows(
     run: &Run,
     signal: &[f32],
     centres: &[i64],
     beats: &[i64],
     rr: &[RrIntervals],
+    context: &[[f32; CONTEXT_FEATURES]],
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let l = cfg.window;
@@ -94,9 +98,16 @@ pub(crate) fn classify_windows(
         scale_into(&raw, &scaler, &mut xs[j * l..(j + 1) * l]);
     }
     let xt = Tensor::from_vec(xs, (b, l), &dev)?;
-    let rt = if run.model.config().rhythm_inputs > 0 {
-        let r: Vec<f32> = rr.iter().flat_map(|r| r.features()).collect();
-        Some(Tensor::from_vec(r, (b, RHYTHM_FEATURES), &dev)?)
+    let width = run.model.config().rhythm_inputs;
+    let rt = if width > 0 {
+        let mut r = Vec::with_capacity(b * width);
+        for (rr, c) in rr.iter().zip(context) {
+            r.extend(rr.features());
+            if width == BEAT_FEATURES {
+                r.extend(c);
+            }
+        }
+        Some(Tensor::from_vec(r, (b, width), &dev)?)
     } else {
         None
     };

@@ -145,13 +145,18 @@ impl Pass<'_> {
             .iter()
             .map(|&i| u32::from(ds.window_records()[i]))
             .collect();
-        Ok(classification_report(
+        let report = classification_report(
             &y_true,
             &y_pred,
             ds.class_names(),
             self.by_record.then_some(groups.as_slice()),
             &self.opts.bootstrap,
-        )?)
+        )?;
+        Ok(if self.by_record {
+            report.with_groups(&y_true, &y_pred, &groups, ds.records())?
+        } else {
+            report
+        })
     }
 
     /// An example for the report: window `i` with `k` hidden points.

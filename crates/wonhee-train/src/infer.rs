@@ -218,6 +218,8 @@ pub fn predict_record(
     let rw = wonhee_dataset::prepare_record(dir, &name, cfg, true)?;
     let classes = &run.info.dataset.classes;
     let mut out = Vec::with_capacity(rw.centre.len());
+    let context =
+        wonhee_dataset::window_context(&rw.signal, &rw.centre, f64::from(cfg.fs), cfg.window);
     let batch = batch.max(1);
     for (k, centres) in rw.centre.chunks(batch).enumerate() {
         let first = k * batch;
@@ -228,6 +230,7 @@ pub fn predict_record(
             centres,
             &rw.sample[idx.clone()],
             &rw.rr[idx.clone()],
+            &context[idx.clone()],
         )?;
         for (i, f) in idx.zip(found) {
             out.push(BeatPrediction {

@@ -10,6 +10,7 @@ pub mod export;
 pub mod impute;
 pub mod info;
 pub mod model;
+pub mod pool;
 pub mod predict;
 pub mod prepare;
 pub mod report;
