@@ -70,8 +70,33 @@ pub fn run(o: &Options) -> Result<()> {
         )?;
     }
     std::fs::create_dir_all(&o.out)?;
+    // Finished folds are reused only for the same question: same config text and options.
+    let stamp = json!({
+        "config": std::fs::read_to_string(&o.config)
+            .with_context(|| format!("reading {}", o.config.display()))?,
+        "folds": o.folds,
+        "max_steps": o.max_steps,
+        "seed": o.seed,
+        "data": o.data,
+    });
+    let stamp_path = o.out.join("cv-options.json");
+    if let Ok(old) = std::fs::read(&stamp_path) {
+        let old: Value = serde_json::from_slice(&old).unwrap_or(Value::Null);
+        if old != stamp {
+            bail!(
+                "{} holds folds of another configuration or options (see {}): choose another --out",
+                o.out.display(),
+                stamp_path.display()
+            );
+        }
+    }
+    wonhee_fs::write_atomic(
+        &stamp_path,
+        serde_json::to_string_pretty(&stamp)?.as_bytes(),
+    )?;
     let mut per_fold = Vec::new();
     let mut imp = Vec::new();
+    let mut ks: Vec<u64> = Vec::new();
     let mut fold_metrics: Vec<std::ffi::OsString> = Vec::new();
     let t0 = std::time::Instant::now();
     for k in 0..o.folds {
@@ -125,6 +150,7 @@ pub fn run(o: &Options) -> Result<()> {
             "windows": c["n"],
         }));
         if let Some(r) = m["imputation"].as_array() {
+            ks = r.iter().filter_map(|x| x["k"].as_u64()).collect();
             imp.push(
                 r.iter()
                     .map(|x| x["model"]["mse"]["value"].as_f64().unwrap_or(f64::NAN))
@@ -158,7 +184,12 @@ pub fn run(o: &Options) -> Result<()> {
         Vec::new()
     } else {
         (0..imp[0].len())
-            .map(|j| imp.iter().map(|r| r[j]).sum::<f64>() / imp.len() as f64)
+            .map(|j| {
+                imp.iter()
+                    .map(|r| r.get(j).copied().unwrap_or(f64::NAN))
+                    .sum::<f64>()
+                    / imp.len() as f64
+            })
             .collect()
     };
     let config_name = o
@@ -184,7 +215,13 @@ pub fn run(o: &Options) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" / "),
     );
-    let header = "| config | accuracy | S Se / +P | V Se / +P | F Se / +P | macro-F1 | κ | jκ | imputation MSE K = 200 / 370 / 540 |\n|---|---:|---:|---:|---:|---:|---:|---:|---|";
+    let header = format!(
+        "| config | accuracy | S Se / +P | V Se / +P | F Se / +P | macro-F1 | κ | jκ | imputation MSE K = {} |\n|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ks.iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
     let md = format!(
         "DS1 record-fold cross-validation ({} folds{}), pooled over the held-out folds:\n\n{header}\n{row}\n\n{}\n",
         o.folds,

@@ -3,7 +3,8 @@
 //! - `cargo xtask pipeline [--profile quick|inter-patient|paper|paper-moe|ci] [--data DIR] [--out DIR]
 //!   [--device cpu|cuda] [--split paper|inter-patient|both]`: the whole study, end to end
 //!   (data -> report), cached and resumable;
-//! - `cargo xtask cv --config FILE [--folds K] [--max-steps N]`: cross-validation over the DS1
+//! - `cargo xtask cv --config FILE [--folds K] [--max-steps N] [--seed S] [--out DIR] [--data DIR]`:
+//!   cross-validation over the DS1
 //!   records (record folds; DS2 is never read), pooled figures for the ablation table;
 //! - `cargo xtask model [--check]`: retrain the shipped model (`models/wonhee-ds1`) bit for bit;
 //! - `cargo xtask fixtures [--check]`: rebuild (or verify) the synthetic records in `fixtures/`;
@@ -175,12 +176,12 @@ fn main() -> Result<()> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "config".into());
-            let out = out.unwrap_or_else(|| root.join("out").join("cv").join(stem));
-            let config = if config.is_absolute() {
-                config
-            } else {
-                std::env::current_dir()?.join(config)
-            };
+            // `wonhee` runs from the workspace root: paths given relative to here go absolute.
+            let cwd = std::env::current_dir()?;
+            let abs = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+            let out = out.map_or_else(|| root.join("out").join("cv").join(stem), abs);
+            let config = abs(config);
+            let data = abs(data);
             cv::run(&cv::Options {
                 root,
                 data,

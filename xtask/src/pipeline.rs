@@ -67,7 +67,8 @@ pub fn default_profile(split: Option<SplitSel>) -> &'static str {
 }
 
 impl Profile {
-    /// The named profile: `quick` (CPU, < 20 min), `paper`, `paper-moe` (GPU) or `ci` (a few
+    /// The named profile: `quick` (CPU, < 20 min), `inter-patient` (CPU, DS1 -> DS2),
+    /// `paper`, `paper-moe` (GPU) or `ci` (a few
     /// records, a tiny model, a few hundred steps: checks that every stage makes its files).
     pub fn named(name: &str) -> Result<Self> {
         let p = |split, records: &[&str], per_class, iters, max, boot| Profile {

@@ -19,7 +19,9 @@
 //! The median beat is the point-wise median of every beat's segment from 250 ms before to
 //! 375 ms after its centre (each segment's mean removed), over blocks of about 30 minutes of
 //! the recording (a 30-minute MIT-BIH record is one block; a 24-hour recording 48), so that it
-//! follows slow changes. A block with fewer than [`MIN_TEMPLATE_BEATS`] beats gives zeros.
+//! follows slow changes. A block with fewer than [`MIN_TEMPLATE_BEATS`] beats (or a flat one)
+//! has no median beat: its beats get the values of a typical beat ([`TYPICAL_SHAPE`]), so that
+//! a short strip does not read as ectopic.
 //! Like the RR features, these look at later beats too: offline analysis of a whole recording.
 
 use crate::rhythm::RHYTHM_FEATURES;
@@ -31,8 +33,13 @@ pub const CONTEXT_FEATURES: usize = 4;
 /// reads (the [`crate::RrIntervals::features`] first, then [`beat_context`]'s).
 pub const BEAT_FEATURES: usize = RHYTHM_FEATURES + CONTEXT_FEATURES;
 
-/// Fewest beats a block needs for a median beat; fewer give zero morphology features.
+/// Fewest beats a block needs for a median beat; with fewer, the shape features are
+/// [`TYPICAL_SHAPE`].
 pub const MIN_TEMPLATE_BEATS: usize = 8;
+
+/// Shape features (1-3) of a beat without a median beat to compare with: those of a beat that
+/// matches it exactly (distance and residual at their floor, amplitude ratio 1).
+pub const TYPICAL_SHAPE: [f32; 3] = [-4.6051702, 0.0, -4.6051702];
 
 /// Beats on each side whose intervals make up the local irregularity (as the RR local mean).
 const LOCAL_HALF: usize = 5;
@@ -52,8 +59,9 @@ const LOG_FLOOR: f32 = 0.01;
 /// samples.
 pub fn beat_context(signal: &[f32], centres: &[i64], fs: f64) -> Vec<[f32; CONTEXT_FEATURES]> {
     let n = centres.len();
-    let mut out = vec![[0f32; CONTEXT_FEATURES]; n];
-    if n == 0 || signal.is_empty() || !fs.is_finite() || fs <= 0.0 {
+    let typical = [0.0, TYPICAL_SHAPE[0], TYPICAL_SHAPE[1], TYPICAL_SHAPE[2]];
+    let mut out = vec![typical; n];
+    if n == 0 || signal.is_empty() || !fs.is_finite() || fs <= 0.0 || fs > 1e6 {
         return out;
     }
     let mut order: Vec<usize> = (0..n).collect();
@@ -331,11 +339,13 @@ mod tests {
     }
 
     #[test]
-    fn too_few_beats_or_no_signal_give_zeros() {
+    fn too_few_beats_or_no_signal_give_a_typical_beat() {
+        let typical = [0.0, TYPICAL_SHAPE[0], TYPICAL_SHAPE[1], TYPICAL_SHAPE[2]];
+        assert!((TYPICAL_SHAPE[0] - LOG_FLOOR.ln()).abs() < 1e-6);
         let (x, c) = lead(5, 100, &[]);
         let f = beat_context(&x, &c, 128.0);
-        assert!(f.iter().all(|v| v[1..] == [0.0; 3]));
-        assert!(beat_context(&[], &c, 128.0).iter().all(|v| *v == [0.0; 4]));
+        assert!(f.iter().all(|v| v[1..] == typical[1..]), "{f:?}");
+        assert!(beat_context(&[], &c, 128.0).iter().all(|v| *v == typical));
         assert!(beat_context(&x, &[], 128.0).is_empty());
         // A flat signal: no median-beat shape to compare with.
         let flat = vec![1.0f32; 4000];
@@ -343,7 +353,14 @@ mod tests {
         assert!(
             beat_context(&flat, &c, 128.0)
                 .iter()
-                .all(|v| v[1..] == [0.0; 3])
+                .all(|v| v[1..] == typical[1..])
+        );
+        // Typical-beat values are what a matching beat gets.
+        let (x, c) = lead(30, 100, &[]);
+        let m = beat_context(&x, &c, 128.0)[15];
+        assert!(
+            (m[1] - typical[1]).abs() < 0.1 && m[2].abs() < 0.05,
+            "{m:?}"
         );
     }
 }

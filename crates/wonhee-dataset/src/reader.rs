@@ -58,7 +58,7 @@ pub struct Dataset {
     side: Vec<Side>,
     /// RR intervals; `None` for datasets prepared before they were stored.
     rr: Option<Vec<RrIntervals>>,
-    /// Context features of each window's beat ([`beat_context`]), computed on first use.
+    /// Context features of each window's beat ([`crate::beat_context`]), computed on first use.
     context: std::sync::OnceLock<Vec<[f32; CONTEXT_FEATURES]>>,
     window: usize,
 }
@@ -214,7 +214,7 @@ impl Dataset {
 
     /// Writes `width` beat features per window of windows `idx` into `out`: the rhythm
     /// features (`width` = [`RHYTHM_FEATURES`]), or those followed by the context features
-    /// ([`beat_context`], computed from each record's windows on first use; `width` =
+    /// ([`crate::beat_context`], computed from each record's windows on first use; `width` =
     /// [`BEAT_FEATURES`]; [`window_context`] over each record's windows).
     pub fn fill_features(&self, idx: &[usize], width: usize, out: &mut [f32]) -> Result<()> {
         if width != RHYTHM_FEATURES && width != BEAT_FEATURES {

@@ -517,8 +517,17 @@ impl ClassificationReport {
             "| Record | Beats | Accuracy | N Se | S beats | S Se | S +P | V beats | V Se | V +P | F beats | F Se |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         );
+        let c = self.class_names.len();
         for r in &self.per_record {
             let m = &r.confusion;
+            if m.len() != c || m.iter().any(|row| row.len() != c) {
+                let _ = writeln!(
+                    s,
+                    "| {} | malformed confusion | | | | | | | | | | |",
+                    r.record
+                );
+                continue;
+            }
             let beats: u64 = idx.iter().map(|&t| m[t].iter().sum::<u64>()).sum();
             let correct: u64 = idx.iter().map(|&k| m[k][k]).sum();
             let se = |k: usize| ratio(m[k][k] as f64, m[k].iter().sum::<u64>() as f64);
