@@ -8,9 +8,10 @@
 //! the pooled figures read like the DS2 table. DS2 records are never read.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+use crate::pipeline::{s as path_arg, wonhee};
 use serde_json::{Value, json};
 
 /// The de Chazal DS1 records (training side of the inter-patient split; paced records left out).
@@ -35,199 +36,57 @@ pub fn run(o: &Options) -> Result<()> {
     if o.folds < 2 {
         bail!("--folds must be at least 2");
     }
-    let wonhee = crate::cargo::build_wonhee(&o.root, false)?;
+    let bin = crate::cargo::build_wonhee(&o.root, false)?;
     let parent = o.out.parent().unwrap_or(Path::new("."));
     let prepared = parent.join(format!("ds1-folds-{}", o.folds));
-    let call = |args: Vec<std::ffi::OsString>, what: &str| -> Result<()> {
-        println!("{what} ...");
-        let status = Command::new(&wonhee)
-            .current_dir(&o.root)
-            .args(&args)
-            .status()
-            .with_context(|| format!("running wonhee {what}"))?;
-        if !status.success() {
-            bail!("wonhee {what} failed");
-        }
-        Ok(())
-    };
     if !prepared.join("summary.json").exists() {
-        call(
-            vec![
+        println!("prepare (DS1 records only, record folds) ...");
+        wonhee(
+            &bin,
+            &[
                 "prepare".into(),
                 "--data".into(),
-                o.data.clone().into(),
+                path_arg(&o.data),
                 "--split".into(),
                 "record-folds".into(),
                 "--folds".into(),
-                o.folds.to_string().into(),
+                o.folds.to_string(),
                 "--records".into(),
-                DS1.join(",").into(),
+                DS1.join(","),
                 "--out".into(),
-                prepared.clone().into(),
+                path_arg(&prepared),
                 "--force".into(),
             ],
-            "prepare (DS1 records only, record folds)",
         )?;
     }
     std::fs::create_dir_all(&o.out)?;
-    // Finished folds are reused only for the same question: same config text and options.
-    let stamp = json!({
-        "config": std::fs::read_to_string(&o.config)
-            .with_context(|| format!("reading {}", o.config.display()))?,
-        "folds": o.folds,
-        "max_steps": o.max_steps,
-        "seed": o.seed,
-        "data": o.data,
-    });
-    let stamp_path = o.out.join("cv-options.json");
-    if let Ok(old) = std::fs::read(&stamp_path) {
-        let old: Value = serde_json::from_slice(&old).unwrap_or(Value::Null);
-        if old != stamp {
-            bail!(
-                "{} holds folds of another configuration or options (see {}): choose another --out",
-                o.out.display(),
-                stamp_path.display()
-            );
-        }
-    }
-    wonhee_fs::write_atomic(
-        &stamp_path,
-        serde_json::to_string_pretty(&stamp)?.as_bytes(),
-    )?;
-    let mut per_fold = Vec::new();
-    let mut imp = Vec::new();
-    let mut ks: Vec<u64> = Vec::new();
-    let mut fold_metrics: Vec<std::ffi::OsString> = Vec::new();
+    check_stamp(o)?;
     let t0 = std::time::Instant::now();
+    let mut folds = Vec::with_capacity(o.folds);
     for k in 0..o.folds {
-        let run = o.out.join(format!("fold-{k}"));
-        if !run.join("metrics.json").exists() {
-            if run.exists() {
-                std::fs::remove_dir_all(&run)?;
-            }
-            let mut args: Vec<std::ffi::OsString> = vec![
-                "train".into(),
-                "--config".into(),
-                o.config.clone().into(),
-                "--data".into(),
-                prepared.clone().into(),
-                "--out".into(),
-                run.clone().into(),
-                "--fold".into(),
-                k.to_string().into(),
-            ];
-            if let Some(n) = o.max_steps {
-                args.extend(["--max-steps".into(), n.to_string().into()]);
-            }
-            if let Some(s) = o.seed {
-                args.extend(["--seed".into(), s.to_string().into()]);
-            }
-            call(args, &format!("train fold {k}"))?;
-            call(
-                vec![
-                    "eval".into(),
-                    "--run".into(),
-                    run.clone().into(),
-                    "--data".into(),
-                    prepared.clone().into(),
-                    "--bootstrap".into(),
-                    "0".into(),
-                    "--max-windows".into(),
-                    "2000".into(),
-                ],
-                &format!("eval fold {k}"),
-            )?;
-        }
-        let path = run.join("metrics.json");
-        let m: Value = serde_json::from_slice(
-            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| format!("{}: not JSON", path.display()))?;
-        let c = &m["classification"];
-        per_fold.push(json!({
-            "fold": k,
-            "accuracy": c["aami"]["accuracy"]["value"],
-            "windows": c["n"],
-        }));
-        if let Some(r) = m["imputation"].as_array() {
-            ks = r.iter().filter_map(|x| x["k"].as_u64()).collect();
-            imp.push(
-                r.iter()
-                    .map(|x| x["model"]["mse"]["value"].as_f64().unwrap_or(f64::NAN))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        fold_metrics.push(path.into());
+        folds.push(fold(o, &bin, &prepared, k)?);
     }
     let pooled_path = o.out.join("pooled.json");
     let pooled_md = o.out.join("pooled.md");
-    let mut args: Vec<std::ffi::OsString> = vec!["pool".into()];
-    args.extend(fold_metrics);
+    let mut args = vec!["pool".to_string()];
+    args.extend(folds.iter().map(|f| path_arg(&f.metrics)));
     args.extend([
         "--out".into(),
-        pooled_path.clone().into(),
+        path_arg(&pooled_path),
         "--markdown".into(),
-        pooled_md.clone().into(),
+        path_arg(&pooled_md),
     ]);
-    call(args, "pool the folds")?;
-    let rep: Value = serde_json::from_slice(&std::fs::read(&pooled_path)?)
+    wonhee(&bin, &args)?;
+    let pooled: Value = serde_json::from_slice(&std::fs::read(&pooled_path)?)
         .with_context(|| format!("{}: not JSON", pooled_path.display()))?;
-    let a = &rep["aami"];
-    if !a.is_object() {
-        bail!("the class names lack one of N, S, V, F");
-    }
-    let v = |e: &Value| e["value"].as_f64().unwrap_or(f64::NAN);
-    let pc = |e: &Value| 100.0 * v(e);
-    let cls = |i: usize| &a["classes"][i];
-    // Mean imputation MSE over the folds, per K.
-    let imp_mean: Vec<f64> = if imp.is_empty() {
-        Vec::new()
-    } else {
-        (0..imp[0].len())
-            .map(|j| {
-                imp.iter()
-                    .map(|r| r.get(j).copied().unwrap_or(f64::NAN))
-                    .sum::<f64>()
-                    / imp.len() as f64
-            })
-            .collect()
-    };
-    let config_name = o
-        .config
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let row = format!(
-        "| {config_name} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1} / {:.1} | {:.3} | {:.3} | {:.3} | {} |",
-        pc(&a["accuracy"]),
-        pc(&cls(1)["sensitivity"]),
-        pc(&cls(1)["positive_predictivity"]),
-        pc(&cls(2)["sensitivity"]),
-        pc(&cls(2)["positive_predictivity"]),
-        pc(&cls(3)["sensitivity"]),
-        pc(&cls(3)["positive_predictivity"]),
-        v(&a["macro_f1"]),
-        v(&a["kappa"]),
-        v(&a["jkappa"]),
-        imp_mean
-            .iter()
-            .map(|x| format!("{x:.4}"))
-            .collect::<Vec<_>>()
-            .join(" / "),
-    );
-    let header = format!(
-        "| config | accuracy | S Se / +P | V Se / +P | F Se / +P | macro-F1 | κ | jκ | imputation MSE K = {} |\n|---|---:|---:|---:|---:|---:|---:|---:|---|",
-        ks.iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    );
+    let imp_mean = mean_imputation_mse(&folds);
     let md = format!(
-        "DS1 record-fold cross-validation ({} folds{}), pooled over the held-out folds:\n\n{header}\n{row}\n\n{}\n",
+        "DS1 record-fold cross-validation ({} folds{}), pooled over the held-out folds:\n\n{}\n\n{}\n",
         o.folds,
         o.max_steps
             .map(|n| format!(", {n} steps"))
             .unwrap_or_default(),
+        table_row(o, &pooled, &imp_mean)?,
         std::fs::read_to_string(&pooled_md)?
     );
     let out = json!({
@@ -236,9 +95,9 @@ pub fn run(o: &Options) -> Result<()> {
         "max_steps": o.max_steps,
         "seed": o.seed,
         "prepared": prepared,
-        "per_fold": per_fold,
+        "per_fold": folds.iter().map(|f| &f.summary).collect::<Vec<_>>(),
         "imputation_mse_mean": imp_mean,
-        "pooled": rep,
+        "pooled": pooled,
         "seconds": t0.elapsed().as_secs_f64(),
     });
     wonhee_fs::write_atomic(
@@ -248,4 +107,160 @@ pub fn run(o: &Options) -> Result<()> {
     wonhee_fs::write_atomic(&o.out.join("cv.md"), md.as_bytes())?;
     println!("{md}");
     Ok(())
+}
+
+/// Finished folds are reused only for the same question: the stamp `OUT/cv-options.json`
+/// (config text and options) must match, or be written for a new folder.
+fn check_stamp(o: &Options) -> Result<()> {
+    let stamp = json!({
+        "config": std::fs::read_to_string(&o.config)
+            .with_context(|| format!("reading {}", o.config.display()))?,
+        "folds": o.folds,
+        "max_steps": o.max_steps,
+        "seed": o.seed,
+        "data": o.data,
+    });
+    let path = o.out.join("cv-options.json");
+    if let Ok(old) = std::fs::read(&path) {
+        let old: Value = serde_json::from_slice(&old).unwrap_or(Value::Null);
+        if old != stamp {
+            bail!(
+                "{} holds folds of another configuration or options (see {}): choose another --out",
+                o.out.display(),
+                path.display()
+            );
+        }
+    }
+    wonhee_fs::write_atomic(&path, serde_json::to_string_pretty(&stamp)?.as_bytes())?;
+    Ok(())
+}
+
+/// One held-out fold's evaluation.
+struct Fold {
+    /// Its `metrics.json`.
+    metrics: PathBuf,
+    /// Fold number, accuracy and windows, for `cv.json`.
+    summary: Value,
+    /// `(K, model MSE)` of each imputation entry.
+    imputation: Vec<(u64, f64)>,
+}
+
+/// Trains and evaluates fold `k` (unless its metrics are there already) and reads them.
+fn fold(o: &Options, bin: &Path, prepared: &Path, k: usize) -> Result<Fold> {
+    let run = o.out.join(format!("fold-{k}"));
+    let metrics = run.join("metrics.json");
+    if !metrics.exists() {
+        if run.exists() {
+            std::fs::remove_dir_all(&run)?;
+        }
+        println!("train fold {k} ...");
+        let mut args: Vec<String> = vec![
+            "train".into(),
+            "--config".into(),
+            path_arg(&o.config),
+            "--data".into(),
+            path_arg(prepared),
+            "--out".into(),
+            path_arg(&run),
+            "--fold".into(),
+            k.to_string(),
+        ];
+        if let Some(n) = o.max_steps {
+            args.extend(["--max-steps".into(), n.to_string()]);
+        }
+        if let Some(s) = o.seed {
+            args.extend(["--seed".into(), s.to_string()]);
+        }
+        wonhee(bin, &args)?;
+        println!("eval fold {k} ...");
+        wonhee(
+            bin,
+            &[
+                "eval".into(),
+                "--run".into(),
+                path_arg(&run),
+                "--data".into(),
+                path_arg(prepared),
+                "--bootstrap".into(),
+                "0".into(),
+                "--max-windows".into(),
+                "2000".into(),
+            ],
+        )?;
+    }
+    let m: Value = serde_json::from_slice(
+        &std::fs::read(&metrics).with_context(|| format!("reading {}", metrics.display()))?,
+    )
+    .with_context(|| format!("{}: not JSON", metrics.display()))?;
+    let c = &m["classification"];
+    let imputation = m["imputation"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|x| {
+                    let mse = x["model"]["mse"]["value"].as_f64().unwrap_or(f64::NAN);
+                    (x["k"].as_u64().unwrap_or(0), mse)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Fold {
+        summary: json!({
+            "fold": k,
+            "accuracy": c["aami"]["accuracy"]["value"],
+            "windows": c["n"],
+        }),
+        metrics,
+        imputation,
+    })
+}
+
+/// Mean over the folds of the model's imputation MSE, per K (the first fold's K values).
+fn mean_imputation_mse(folds: &[Fold]) -> Vec<(u64, f64)> {
+    let Some(first) = folds.first() else {
+        return Vec::new();
+    };
+    (0..first.imputation.len())
+        .map(|j| {
+            let sum: f64 = folds
+                .iter()
+                .map(|f| f.imputation.get(j).map_or(f64::NAN, |e| e.1))
+                .sum();
+            (first.imputation[j].0, sum / folds.len() as f64)
+        })
+        .collect()
+}
+
+/// The ablation table's header and this configuration's row, from the pooled report.
+fn table_row(o: &Options, pooled: &Value, imp: &[(u64, f64)]) -> Result<String> {
+    let a = &pooled["aami"];
+    if !a.is_object() {
+        bail!("the class names lack one of N, S, V, F");
+    }
+    let v = |e: &Value| e["value"].as_f64().unwrap_or(f64::NAN);
+    let pc = |e: &Value| 100.0 * v(e);
+    let cls = |i: usize, what: &str| pc(&a["classes"][i][what]);
+    let name = o
+        .config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let join = |parts: Vec<String>| parts.join(" / ");
+    Ok(format!(
+        "| config | accuracy | S Se / +P | V Se / +P | F Se / +P | macro-F1 | κ | jκ | imputation MSE K = {} |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---|\n\
+         | {name} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1} / {:.1} | {:.3} | {:.3} | {:.3} | {} |",
+        join(imp.iter().map(|e| e.0.to_string()).collect()),
+        pc(&a["accuracy"]),
+        cls(1, "sensitivity"),
+        cls(1, "positive_predictivity"),
+        cls(2, "sensitivity"),
+        cls(2, "positive_predictivity"),
+        cls(3, "sensitivity"),
+        cls(3, "positive_predictivity"),
+        v(&a["macro_f1"]),
+        v(&a["kappa"]),
+        v(&a["jkappa"]),
+        join(imp.iter().map(|e| format!("{:.4}", e.1)).collect()),
+    ))
 }

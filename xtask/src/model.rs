@@ -3,9 +3,10 @@
 //! `--check`, only compare its weights with the shipped ones).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+use crate::pipeline::wonhee;
 use sha2::{Digest, Sha256};
 
 /// Where the shipped model lives, relative to the workspace root.
@@ -18,45 +19,36 @@ const FILES: [&str; 3] = ["config.toml", "run.json", "model.safetensors"];
 /// Prepares the inter-patient split of `data`, trains [`CONFIG`] on DS1, and installs the run's
 /// files in [`DIR`] (or compares the weights' SHA-256 with the shipped ones when `check`).
 pub fn run(root: &Path, data: &Path, check: bool) -> Result<()> {
-    let wonhee = crate::cargo::build_wonhee(root, false)?;
+    let wonhee_bin = crate::cargo::build_wonhee(root, false)?;
     let tmp = tempfile::tempdir()?;
     let prepared = tmp.path().join("prepared");
     let run_dir = tmp.path().join("run");
-    let step = |args: &[&std::ffi::OsStr], what: &str| -> Result<()> {
-        println!("{what} ...");
-        let status = Command::new(&wonhee)
-            .current_dir(root)
-            .args(args)
-            .status()
-            .with_context(|| format!("running wonhee {what}"))?;
-        if !status.success() {
-            bail!("wonhee {what} failed");
-        }
-        Ok(())
-    };
-    step(
+    let s = crate::pipeline::s;
+    println!("prepare (inter-patient split: DS1 trains, DS2 is never read by training) ...");
+    wonhee(
+        &wonhee_bin,
         &[
-            "prepare".as_ref(),
-            "--data".as_ref(),
-            data.as_os_str(),
-            "--split".as_ref(),
-            "inter-patient".as_ref(),
-            "--out".as_ref(),
-            prepared.as_os_str(),
+            "prepare".into(),
+            "--data".into(),
+            s(data),
+            "--split".into(),
+            "inter-patient".into(),
+            "--out".into(),
+            s(&prepared),
         ],
-        "prepare (inter-patient split: DS1 trains, DS2 is never read by training)",
     )?;
-    step(
+    println!("train ...");
+    wonhee(
+        &wonhee_bin,
         &[
-            "train".as_ref(),
-            "--config".as_ref(),
-            root.join(CONFIG).as_os_str(),
-            "--data".as_ref(),
-            prepared.as_os_str(),
-            "--out".as_ref(),
-            run_dir.as_os_str(),
+            "train".into(),
+            "--config".into(),
+            s(&root.join(CONFIG)),
+            "--data".into(),
+            s(&prepared),
+            "--out".into(),
+            s(&run_dir),
         ],
-        "train",
     )?;
     let new = sha256_file(&run_dir.join("model.safetensors"))?;
     let dir = root.join(DIR);

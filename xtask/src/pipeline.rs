@@ -208,7 +208,7 @@ fn key(parts: &[&str]) -> String {
 }
 
 /// Runs `wonhee ARGS...`, failing with the command line when it fails.
-fn wonhee(bin: &Path, args: &[String]) -> Result<()> {
+pub(crate) fn wonhee(bin: &Path, args: &[String]) -> Result<()> {
     tracing_line(bin, args);
     let status = Command::new(bin)
         .args(args)
@@ -231,7 +231,7 @@ fn tracing_line(bin: &Path, args: &[String]) {
 }
 
 /// A path as an argument.
-fn s(p: &Path) -> String {
+pub(crate) fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 

@@ -278,13 +278,6 @@ impl Dataset {
         }
     }
 
-    /// Indices of the windows of record `record` (an index into [`Dataset::records`]).
-    pub fn indices_of_record(&self, record: usize) -> Vec<usize> {
-        (0..self.len())
-            .filter(|&i| usize::from(self.record[i]) == record)
-            .collect()
-    }
-
     /// Indices of the windows on one side.
     pub fn indices(&self, side: Side) -> Vec<usize> {
         (0..self.len()).filter(|&i| self.side[i] == side).collect()

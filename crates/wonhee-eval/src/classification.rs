@@ -250,12 +250,69 @@ pub fn classification_report(
     boot.validate()?;
     let c = class_names.len();
     check_inputs(y_true, y_pred, c, groups)?;
-    let aami = aami_indices(class_names);
     let (rows, weights, unit, n_units) = resampling_units(y_true, y_pred, c, groups);
+    Ok(report_from_units(
+        class_names,
+        &rows,
+        weights.as_deref(),
+        unit,
+        n_units,
+        boot,
+    ))
+}
+
+/// The report of a confusion matrix (`confusion[t][p]`, one row and column per class name),
+/// as [`classification_report`] gives for the windows it counts, with window-bootstrap
+/// intervals: for pooling evaluations whose windows are gone (the folds of a
+/// cross-validation).
+pub fn classification_report_from_confusion(
+    confusion: &[Vec<u64>],
+    class_names: &[String],
+    boot: &Bootstrap,
+) -> Result<ClassificationReport> {
+    boot.validate()?;
+    let c = class_names.len();
+    if c == 0 {
+        return Err(EvalError::InvalidParameter("no class names given".into()));
+    }
+    if confusion.len() != c || confusion.iter().any(|r| r.len() != c) {
+        return Err(EvalError::InvalidParameter(format!(
+            "the confusion matrix is not {c} x {c} (one row and column per class name)"
+        )));
+    }
+    let cells = c * c;
+    let counts: Vec<u64> = confusion.iter().flatten().copied().collect();
+    let mut rows = vec![0.0; cells * cells];
+    for i in 0..cells {
+        rows[i * cells + i] = 1.0;
+    }
+    let n: u64 = counts.iter().sum();
+    Ok(report_from_units(
+        class_names,
+        &rows,
+        Some(&counts),
+        Unit::Window,
+        n,
+        boot,
+    ))
+}
+
+/// The report from bootstrap units (rows of `c * c` confusion cells, see
+/// [`resampling_units`]).
+fn report_from_units(
+    class_names: &[String],
+    rows: &[f64],
+    weights: Option<&[u64]>,
+    unit: Unit,
+    n_units: u64,
+    boot: &Bootstrap,
+) -> ClassificationReport {
+    let c = class_names.len();
+    let aami = aami_indices(class_names);
     let units = Units {
-        rows: &rows,
+        rows,
         dim: c * c,
-        weights: weights.as_deref(),
+        weights,
     };
     let total = units.total();
     let point = scalars(&total, c, aami);
@@ -265,10 +322,10 @@ pub fn classification_report(
     let confusion: Vec<Vec<u64>> = (0..c)
         .map(|t| (0..c).map(|p| total[t * c + p] as u64).collect())
         .collect();
-    let n = y_true.len() as u64;
+    let n: u64 = confusion.iter().flatten().sum();
     let per_class = per_class_metrics(&confusion, class_names, n, &est);
     let aami = aami.map(|idx| aami_gross(idx, &confusion, class_names, n, &est));
-    Ok(ClassificationReport {
+    ClassificationReport {
         n,
         class_names: class_names.to_vec(),
         bootstrap: BootstrapInfo {
@@ -285,7 +342,7 @@ pub fn classification_report(
         confusion,
         aami,
         per_record: Vec::new(),
-    })
+    }
 }
 
 /// Checks the inputs of [`classification_report`]: at least one class (`c`), `y_pred` and
@@ -902,6 +959,18 @@ mod tests {
             close(a.kappa.value, 1.0) && close(a.jkappa.value, 1.0),
             "{a:?}"
         );
+    }
+
+    #[test]
+    fn a_confusion_gives_the_report_of_its_windows() {
+        let n = names(&["N", "S", "V", "F", "Q"]);
+        let t = [0u8, 0, 1, 2, 0, 1, 1, 4, 3];
+        let p = [0u8, 2, 1, 2, 0, 0, 1, 2, 3];
+        let boot = Bootstrap::new(40, 3);
+        let want = classification_report(&t, &p, &n, None, &boot).unwrap();
+        let got = classification_report_from_confusion(&want.confusion, &n, &boot).unwrap();
+        assert_eq!(got, want);
+        assert!(classification_report_from_confusion(&want.confusion[..4], &n, &boot).is_err());
     }
 
     #[test]

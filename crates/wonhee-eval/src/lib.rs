@@ -76,7 +76,8 @@ mod tasks;
 pub use baselines::{last_value, linear_fill, mean_fill, naive_scale, previous_beat, zero_fill};
 pub use bootstrap::{Bootstrap, BootstrapInfo, Estimate, Unit};
 pub use classification::{
-    AamiClass, AamiGross, ClassMetrics, ClassificationReport, GroupConfusion, classification_report,
+    AamiClass, AamiGross, ClassMetrics, ClassificationReport, GroupConfusion,
+    classification_report, classification_report_from_confusion,
 };
 pub use ec57::{
     Ec57Annotation, Ec57Class, Ec57Counts, Ec57Label, Ec57Matrix, Ec57Options, Ec57Record,

@@ -5,10 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use wonhee_eval::{Bootstrap, Metrics, classification_report};
-
-/// Most windows `wonhee pool` expands (one byte each for the true and the predicted class).
-const MAX_WINDOWS: u64 = 1 << 30;
+use wonhee_eval::{Bootstrap, Metrics, classification_report_from_confusion};
 
 /// Arguments of `wonhee pool`.
 #[derive(clap::Args)]
@@ -54,9 +51,6 @@ pub fn run(args: Args) -> Result<()> {
                 );
             }
         }
-        if k > usize::from(u8::MAX) {
-            bail!("{}: {k} classes (at most 255)", path.display());
-        }
         match &names {
             None => {
                 names = Some(c.class_names.clone());
@@ -80,19 +74,8 @@ pub fn run(args: Args) -> Result<()> {
         per_record.extend(c.per_record);
     }
     let names = names.context("no metrics files given")?;
-    let total: u64 = confusion.iter().flatten().sum();
-    if total > MAX_WINDOWS {
-        bail!("{total} windows pooled: more than {MAX_WINDOWS}; are the counts right?");
-    }
-    let (mut t, mut p) = (Vec::new(), Vec::new());
-    for (ti, row) in confusion.iter().enumerate() {
-        for (pi, &n) in row.iter().enumerate() {
-            let n = usize::try_from(n).context("confusion count too large")?;
-            t.extend(std::iter::repeat_n(u8::try_from(ti)?, n));
-            p.extend(std::iter::repeat_n(u8::try_from(pi)?, n));
-        }
-    }
-    let mut report = classification_report(&t, &p, &names, None, &Bootstrap::new(0, 0))?;
+    let mut report =
+        classification_report_from_confusion(&confusion, &names, &Bootstrap::new(0, 0))?;
     report.per_record = per_record;
     let md = format!(
         "Pooled over {} evaluations ({}).\n\n{}",
