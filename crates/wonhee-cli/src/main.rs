@@ -50,7 +50,10 @@ enum Command {
     /// Pool the classification of several evaluations on disjoint held-out sets (the folds of
     /// a cross-validation) into one report.
     Pool(cmd::pool::Args),
-    /// Classify every annotated beat of a WFDB record with a trained run.
+    /// The patient-specific protocol: fine-tune on the first minutes of each held-out record,
+    /// score the rest (never an inter-patient figure).
+    Adapt(cmd::adapt::Args),
+    /// Classify the beats of any ECG (WFDB, CSV, EDF; detected or annotated beats).
     Predict(cmd::predict::Args),
     /// Fill the missing points of a window (CSV column `value`, empty = missing).
     Impute(cmd::impute::ImputeArgs),
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::download::run_verify(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Adapt(a) => cmd::adapt::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Impute(a) => cmd::impute::run_impute(a),
         Command::Forecast(a) => cmd::impute::run_forecast(a),

@@ -150,6 +150,82 @@ fn export_csv_parquet_digital_and_selection() {
     assert!((v - expect[1000]).abs() < 1e-12);
 }
 
+/// A record with several samples per frame (`fixtures/wfdb/spf16`: `16x2`, `16`, `16x3`):
+/// `info` shows each signal's rate, and `export` writes one row per frame, averaged as
+/// wfdb-python's `smooth_frames=True` reads it.
+#[test]
+fn info_and_export_of_a_record_with_several_samples_per_frame() {
+    let rec = fixtures().join("wfdb/spf16");
+    let out = wonhee().arg("info").arg(&rec).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("format 16 x2 (500 Hz)"), "{text}");
+    assert!(text.contains("format 16 x3 (750 Hz)"), "{text}");
+    // Its length counts frames, not samples.
+    assert!(text.contains("at 250 Hz, 203 frames"), "{text}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("f.csv");
+    let out = wonhee()
+        .arg("export")
+        .arg(&rec)
+        .arg("--digital")
+        .arg("--out")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    // Averaging loses the samples within each frame: a warning, shown by default.
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("WARN") && err.contains("averaged to the frame rate"),
+        "{err}"
+    );
+    let smooth = std::fs::read_to_string(fixtures().join("wfdb/spf16.smooth.txt")).unwrap();
+    for (name, want) in ["s0", "s1", "s2"].into_iter().zip(smooth.lines()) {
+        let got = csv_column(&csv, name);
+        let want: Vec<&str> = want.split(' ').collect();
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+/// A multi-segment record (`fixtures/wfdb/multiseg/var`): `info` lists its segments, in text
+/// and as the JSON `segments` array.
+#[test]
+fn info_of_a_multi_segment_record() {
+    let rec = fixtures().join("wfdb/multiseg/var");
+    let out = wonhee().arg("info").arg(&rec).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 signal(s) at 250 Hz, 100 samples"),
+        "{text}"
+    );
+    assert!(
+        text.contains("5 segments: var_layout 0, var_1 35, ~ 15, var_2 28, var_3 22"),
+        "{text}"
+    );
+    let out = wonhee()
+        .args(["info", "--json"])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["segments"][2]["name"], "~");
+    assert_eq!(v["segments"][2]["len"], 15);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 5);
+    assert_eq!(v["signals"][2]["description"], "V");
+    // An ordinary record has none.
+    let out = wonhee()
+        .args(["info", "--json"])
+        .arg(fixtures().join("wfdb/f16"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["segments"].as_array().unwrap().len(), 0);
+}
+
 #[test]
 fn annotations_columns() {
     let tmp = tempfile::tempdir().unwrap();

@@ -345,3 +345,94 @@ fn tsne_of_run_embeddings_and_bench_train() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["samples_per_s"].as_f64().unwrap() > 0.0, "{v}");
 }
+
+#[test]
+fn adapt_scores_each_held_out_record_after_its_first_minutes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, run, out) = (
+        tmp.path().join("prep"),
+        tmp.path().join("run"),
+        tmp.path().join("adapted"),
+    );
+    let config = tmp.path().join("tiny.toml");
+    std::fs::write(&config, TINY).unwrap();
+    prepare_synth(&data)
+        .args(["--split", "record-folds", "--folds", "2"])
+        .assert()
+        .success();
+    wonhee()
+        .args(["train", "--fold", "0", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    let adapt = |out: &Path, minutes: &str| {
+        let mut c = wonhee();
+        c.arg("adapt")
+            .arg("--run")
+            .arg(&run)
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(out)
+            .args(["--minutes", minutes, "--steps", "3", "--batch", "8"])
+            .args(["--bootstrap", "10"]);
+        c
+    };
+    adapt(&out, "0.25").assert().success();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["meta"]["protocol"], "patient-specific");
+    assert_eq!(m["meta"]["adapted"], true);
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics-unadapted.json")).unwrap())
+            .unwrap();
+    assert_eq!(before["meta"]["adapted"], false);
+    let n = m["classification"]["n"].as_u64().unwrap();
+    assert!(n > 0);
+    assert_eq!(before["classification"]["n"].as_u64().unwrap(), n);
+    let a: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("adapt.json")).unwrap()).unwrap();
+    let scored: u64 = a["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["scored"].as_u64().unwrap())
+        .sum();
+    assert_eq!(scored, n);
+    assert_eq!(a["options"]["steps"], 3);
+    let md = std::fs::read_to_string(out.join("metrics.md")).unwrap();
+    assert!(md.contains("not inter-patient"), "{md}");
+
+    // Bad settings: one line naming the problem, non-zero exit, nothing written.
+    let bad = tmp.path().join("bad");
+    let o = adapt(&bad, "30").output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("no beats after"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!bad.exists());
+    let (_, paper_data, paper_run) = trained();
+    let o = wonhee()
+        .arg("adapt")
+        .arg("--run")
+        .arg(paper_run)
+        .arg("--data")
+        .arg(paper_data)
+        .arg("--out")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr_of(&o).contains("record-level split"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!bad.exists());
+}

@@ -188,6 +188,17 @@ fn check_header(rec: &Record, cfg: &PrepareConfig) -> Result<(usize, usize, bool
         Some(i) => (i, true),
         None => (0, false),
     };
+    let spec = &h.signals[lead_index];
+    if spec.samples_per_frame != 1 || spec.skew != 0 {
+        return Err(DatasetError::invalid(
+            hea,
+            format!(
+                "lead {lead_index} ({}) has {} samples per frame and skew {}; preparing a \
+                 dataset needs one sample per frame and no skew (annotations count frames)",
+                spec.description, spec.samples_per_frame, spec.skew
+            ),
+        ));
+    }
     Ok((fs_in as usize, lead_index, lead_found))
 }
 

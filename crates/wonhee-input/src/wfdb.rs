@@ -9,7 +9,9 @@ use crate::Lead;
 use crate::error::InputError;
 
 /// Reads every signal of the record at `path` (`dir/100`, `dir/100.hea` or `dir/100.dat`) in
-/// physical units; an empty signal description becomes the signal's 0-based index.
+/// physical units, each at its own rate (a signal with several samples per frame is at the
+/// frame rate times that number); an empty signal description becomes the signal's 0-based
+/// index.
 pub(crate) fn read(path: &Path) -> Result<Vec<Lead>, InputError> {
     let record_path = if path
         .extension()
@@ -21,7 +23,6 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Lead>, InputError> {
     };
     let record = Record::open(&record_path)?;
     let signals = record.read_signals()?;
-    let fs = signals.fs();
     Ok(signals
         .specs()
         .par_iter()
@@ -33,7 +34,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Lead>, InputError> {
                 spec.description.clone()
             },
             unit: spec.units.clone(),
-            fs,
+            fs: signals.fs_of(i),
             samples: signals.physical_f32(i),
         })
         .collect())

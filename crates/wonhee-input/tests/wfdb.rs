@@ -81,3 +81,30 @@ fn wfdb_errors_pass_through_with_the_file_named() {
     let e = open(&dir.path().join("bad"), &ReadOptions::default()).unwrap_err();
     assert!(e.to_string().contains("bad.dat"), "{e}");
 }
+
+/// A record with several samples per frame (`fixtures/wfdb/spf16`: `16x2`, `16x1`, `16x3` at a
+/// 250 Hz frame rate): each lead comes at its own rate with all of its samples.
+#[test]
+fn each_lead_of_a_multi_frequency_record_has_its_own_rate() {
+    let path = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../fixtures/wfdb/spf16");
+    let rec = open(&path, &ReadOptions::default()).unwrap();
+    let whole = Record::open(&path).unwrap().read_signals().unwrap();
+    let frames = whole.n_frames();
+    assert!(frames > 0);
+    for (i, spf) in [2usize, 1, 3].into_iter().enumerate() {
+        let lead = &rec.leads[i];
+        assert_eq!(lead.fs, 250.0 * spf as f64, "lead {i}");
+        assert_eq!(lead.samples.len(), frames * spf, "lead {i}");
+        let expected = whole.physical_f32(i);
+        assert!(
+            lead.samples
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())),
+            "lead {i}"
+        );
+    }
+}

@@ -100,6 +100,13 @@ pub struct TrainConfig {
     /// Standard deviation of Gaussian noise added to the model's inputs (not to the targets);
     /// 0 turns it off.
     pub noise_std: f64,
+    /// Amplitude augmentation: each training window (input and targets) is multiplied by
+    /// `exp(u)`, `u` uniform in `[-augment_scale, augment_scale]`; 0 turns it off.
+    pub augment_scale: f64,
+    /// Baseline-wander augmentation: each training window gets a sinusoid added (input and
+    /// targets) of amplitude uniform in `[0, augment_wander]` (standardized units), frequency
+    /// uniform in 0.05-0.5 Hz and a random phase; 0 turns it off.
+    pub augment_wander: f64,
     /// Smallest number of hidden points for imputation and forecasting (200).
     pub mask_min: usize,
     /// Largest number of hidden points (540).
@@ -139,6 +146,8 @@ impl Default for TrainConfig {
             combine: Combine::Sum,
             sampler: SamplerKind::Balanced,
             noise_std: 0.0,
+            augment_scale: 0.0,
+            augment_wander: 0.0,
             mask_min: 200,
             mask_max: 540,
             val_first_steps: 50,
@@ -201,6 +210,11 @@ impl RunConfig {
         }
         if t.betas.iter().any(|b| !(0.0..1.0).contains(b)) || t.eps.is_nan() || t.eps <= 0.0 {
             return bad("train.betas must be in [0, 1) and train.eps positive".into());
+        }
+        if !(0.0..=1.0).contains(&t.augment_scale) || !(0.0..=10.0).contains(&t.augment_wander) {
+            return bad(
+                "train.augment_scale must be in [0, 1] and train.augment_wander in [0, 10]".into(),
+            );
         }
         if t.weight_decay < 0.0
             || t.noise_std < 0.0

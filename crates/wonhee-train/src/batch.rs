@@ -10,7 +10,7 @@ use wonhee_dataset::{
 };
 use wonhee_eval::{draw_k, random_mask, trailing_mask};
 use wonhee_model::ModelConfig;
-use wonhee_schema::{RunConfig, SamplerKind};
+use wonhee_schema::{RunConfig, SamplerKind, TrainConfig};
 use wonhee_signal::Scaler;
 
 use crate::error::{Result, TrainError};
@@ -31,6 +31,7 @@ pub(crate) fn stream_at(seed: u64, salt: u64, word_pos: u128) -> ChaCha8Rng {
 pub(crate) const MASKS_SALT: u64 = 1;
 pub(crate) const NOISE_SALT: u64 = 2;
 pub(crate) const PCGRAD_SALT: u64 = 3;
+pub(crate) const AUGMENT_SALT: u64 = 4;
 
 /// One training batch, on the model's device.
 pub struct Batch {
@@ -146,6 +147,7 @@ pub(crate) struct SourceState {
     pub shuffle_pos: usize,
     pub masks_pos: u128,
     pub noise_pos: u128,
+    pub augment_pos: u128,
 }
 
 /// Draws the training batches of a run: window indices, then masks and noise, each from its
@@ -161,6 +163,7 @@ pub(crate) struct BatchSource {
     seed: u64,
     masks: ChaCha8Rng,
     noise: ChaCha8Rng,
+    augment: ChaCha8Rng,
 }
 
 impl BatchSource {
@@ -190,6 +193,7 @@ impl BatchSource {
             seed: t.seed,
             masks: stream(t.seed, MASKS_SALT),
             noise: stream(t.seed, NOISE_SALT),
+            augment: stream(t.seed, AUGMENT_SALT),
         })
     }
 
@@ -201,6 +205,7 @@ impl BatchSource {
             shuffle_pos: self.shuffle_pos,
             masks_pos: self.masks.get_word_pos(),
             noise_pos: self.noise.get_word_pos(),
+            augment_pos: self.augment.get_word_pos(),
         }
     }
 
@@ -215,6 +220,7 @@ impl BatchSource {
         self.shuffle_pos = s.shuffle_pos;
         self.masks = stream_at(self.seed, MASKS_SALT, s.masks_pos);
         self.noise = stream_at(self.seed, NOISE_SALT, s.noise_pos);
+        self.augment = stream_at(self.seed, AUGMENT_SALT, s.augment_pos);
     }
 
     /// The next batch's window indices.
@@ -244,9 +250,23 @@ impl BatchSource {
         dev: &Device,
     ) -> Result<Batch> {
         let idx = self.next_indices();
+        self.batch_of(idx, ds, scaler, cfg, dev)
+    }
+
+    /// The batch of windows `idx` (chosen elsewhere), with masks and noise drawn from this
+    /// source's streams, on `dev`.
+    pub fn batch_of(
+        &mut self,
+        idx: Vec<usize>,
+        ds: &Dataset,
+        scaler: &Scaler,
+        cfg: &RunConfig,
+        dev: &Device,
+    ) -> Result<Batch> {
         let (l, b, t) = (ds.window_len(), idx.len(), &cfg.train);
         let mut x = vec![0f32; b * l];
         ds.fill_batch(&idx, scaler, &mut x)?;
+        self.augment_windows(&mut x, l, f64::from(ds.summary().config.fs), t);
         let mut imp = Vec::with_capacity(b * l);
         let mut fc = Vec::with_capacity(b * l);
         for _ in 0..b {
@@ -272,6 +292,40 @@ impl BatchSource {
         })
     }
 
+    /// Amplitude scaling and baseline wander ([`TrainConfig::augment_scale`],
+    /// [`TrainConfig::augment_wander`]) applied to each window of `x` (`l` points at `fs` Hz),
+    /// drawn from the augmentation stream; nothing is drawn when both are off.
+    ///
+    /// [`TrainConfig::augment_scale`]: wonhee_schema::TrainConfig::augment_scale
+    /// [`TrainConfig::augment_wander`]: wonhee_schema::TrainConfig::augment_wander
+    fn augment_windows(&mut self, x: &mut [f32], l: usize, fs: f64, t: &TrainConfig) {
+        let (a, w) = (t.augment_scale, t.augment_wander);
+        if a <= 0.0 && w <= 0.0 || l == 0 {
+            return;
+        }
+        for win in x.chunks_mut(l) {
+            let scale = if a > 0.0 {
+                self.augment.random_range(-a..=a).exp()
+            } else {
+                1.0
+            };
+            let (amp, freq, phase) = if w > 0.0 {
+                (
+                    self.augment.random_range(0.0..=w),
+                    self.augment.random_range(0.05..=0.5),
+                    self.augment.random_range(0.0..std::f64::consts::TAU),
+                )
+            } else {
+                (0.0, 0.0, 0.0)
+            };
+            let step = std::f64::consts::TAU * freq / fs;
+            for (j, v) in win.iter_mut().enumerate() {
+                let wander = amp * (step * j as f64 + phase).sin();
+                *v = (f64::from(*v) * scale + wander) as f32;
+            }
+        }
+    }
+
     /// `x` plus Gaussian noise of standard deviation `s` from the noise stream (Box-Muller);
     /// `x` itself when `s` is 0.
     fn noisy(&mut self, x: &[f32], s: f64) -> Vec<f32> {
@@ -289,4 +343,78 @@ fn gaussian(rng: &mut ChaCha8Rng, s: f64) -> f64 {
     let u1: f64 = rng.random_range(f64::EPSILON..1.0);
     let u2: f64 = rng.random();
     s * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(cfg: &RunConfig) -> BatchSource {
+        let labels = [0u8, 1, 0, 1];
+        BatchSource {
+            kind: SamplerKind::Shuffle,
+            batch_size: 2,
+            sampler: WeightedSampler::class_balanced(vec![0, 1, 2, 3], &labels, 2, 0)
+                .expect("sampler"),
+            shuffler: Shuffler::new(vec![0, 1, 2, 3], 0),
+            order: Vec::new(),
+            shuffle_pos: 0,
+            shuffler_epoch_start: None,
+            seed: cfg.train.seed,
+            masks: stream(cfg.train.seed, MASKS_SALT),
+            noise: stream(cfg.train.seed, NOISE_SALT),
+            augment: stream(cfg.train.seed, AUGMENT_SALT),
+        }
+    }
+
+    #[test]
+    fn augmentation_off_changes_nothing_and_draws_nothing() {
+        let cfg = RunConfig::default();
+        let mut s = source(&cfg);
+        let x0: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut x = x0.clone();
+        s.augment_windows(&mut x, 10, 128.0, &cfg.train);
+        assert_eq!(x, x0);
+        assert_eq!(s.augment.get_word_pos(), 0);
+    }
+
+    #[test]
+    fn scaling_is_one_factor_per_window_within_its_range() {
+        let mut cfg = RunConfig::default();
+        cfg.train.augment_scale = 0.3;
+        let mut s = source(&cfg);
+        let x0: Vec<f32> = (1..=40).map(|i| i as f32).collect();
+        let mut x = x0.clone();
+        s.augment_windows(&mut x, 10, 128.0, &cfg.train);
+        let mut factors = Vec::new();
+        for (w, w0) in x.chunks(10).zip(x0.chunks(10)) {
+            let f = f64::from(w[0]) / f64::from(w0[0]);
+            assert!(((-0.3f64).exp()..=0.3f64.exp()).contains(&f), "{f}");
+            for (v, v0) in w.iter().zip(w0) {
+                assert!((f64::from(*v) / f64::from(*v0) - f).abs() < 1e-5);
+            }
+            factors.push(f);
+        }
+        assert!(factors.windows(2).any(|p| p[0] != p[1]), "{factors:?}");
+    }
+
+    #[test]
+    fn wander_is_a_slow_bounded_sinusoid() {
+        let mut cfg = RunConfig::default();
+        cfg.train.augment_wander = 0.5;
+        let mut s = source(&cfg);
+        let l = 640;
+        let mut x = vec![0f32; 3 * l];
+        s.augment_windows(&mut x, l, 128.0, &cfg.train);
+        for w in x.chunks(l) {
+            assert!(w.iter().all(|v| v.abs() <= 0.5 + 1e-6));
+            // At most 0.5 Hz: a step between points of at most 2*pi*0.5/128 * amplitude.
+            let max_step = w
+                .windows(2)
+                .map(|p| (p[1] - p[0]).abs())
+                .fold(0f32, f32::max);
+            assert!(max_step <= (std::f32::consts::TAU * 0.5 / 128.0) * 0.5 + 1e-6);
+        }
+        assert!(x.iter().any(|v| *v != 0.0));
+    }
 }

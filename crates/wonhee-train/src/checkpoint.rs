@@ -30,6 +30,9 @@ pub(crate) struct State {
     pub shuffle_pos: usize,
     pub masks_pos: u128,
     pub noise_pos: u128,
+    /// Augmentation stream (absent in checkpoints written before augmentation existed).
+    #[serde(default)]
+    pub augment_pos: u128,
     pub pcgrad_pos: u128,
     pub dropout: DropoutState,
     pub train_seconds: f64,

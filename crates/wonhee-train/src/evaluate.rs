@@ -11,6 +11,7 @@ use wonhee_eval::{
     Bootstrap, ClassificationReport, EvalProtocol, ForecastEval, ForecastReport, ImputationEval,
     ImputationReport, Metrics, classification_report, linear_fill, previous_beat,
 };
+use wonhee_model::WonHee;
 use wonhee_schema::{Example, Examples};
 use wonhee_signal::Scaler;
 
@@ -94,6 +95,69 @@ fn rr_intervals(ds: &Dataset) -> Vec<usize> {
         .collect()
 }
 
+/// The predicted class of every window of `idx` (argmax of the model's logits), in batches
+/// of `x.len() / window_len` windows filled through `x`; `progress` gets the windows done.
+pub(crate) fn predicted_classes(
+    model: &WonHee,
+    ds: &Dataset,
+    idx: &[usize],
+    scaler: &Scaler,
+    x: &mut [f32],
+    progress: &dyn Fn(usize),
+) -> Result<Vec<u8>> {
+    let l = ds.window_len();
+    let batch = (x.len() / l).max(1);
+    if x.len() < l {
+        return Err(TrainError::Config(format!(
+            "batch buffer of {} values holds no window of {l}",
+            x.len()
+        )));
+    }
+    let dev = model.device();
+    let mut y_pred = Vec::with_capacity(idx.len());
+    for chunk in idx.chunks(batch) {
+        let b = chunk.len();
+        ds.fill_batch(chunk, scaler, &mut x[..b * l])?;
+        let xt = Tensor::from_slice(&x[..b * l], (b, l), dev)?;
+        let rt = rhythm_batch(model.config(), ds, chunk, dev)?;
+        let pred = model
+            .forward_classify_with(&xt, rt.as_ref(), false)?
+            .argmax(D::Minus1)?
+            .to_vec1::<u32>()?;
+        y_pred.extend(pred.iter().map(|&p| p as u8));
+        progress(y_pred.len());
+    }
+    Ok(y_pred)
+}
+
+/// The classification report of predictions `y_pred` for windows `idx`; with `by_record`,
+/// records are the bootstrap unit and the report has a per-record table.
+pub(crate) fn windows_report(
+    ds: &Dataset,
+    idx: &[usize],
+    y_pred: &[u8],
+    by_record: bool,
+    boot: &Bootstrap,
+) -> Result<ClassificationReport> {
+    let y_true: Vec<u8> = idx.iter().map(|&i| ds.labels()[i]).collect();
+    let groups: Vec<u32> = idx
+        .iter()
+        .map(|&i| u32::from(ds.window_records()[i]))
+        .collect();
+    let report = classification_report(
+        &y_true,
+        y_pred,
+        ds.class_names(),
+        by_record.then_some(groups.as_slice()),
+        boot,
+    )?;
+    Ok(if by_record {
+        report.with_groups(&y_true, y_pred, &groups, ds.records())?
+    } else {
+        report
+    })
+}
+
 /// What every pass of [`evaluate`] shares.
 struct Pass<'a> {
     run: &'a Run,
@@ -123,40 +187,11 @@ impl Pass<'_> {
 
     /// Classification of every window of `idx`.
     fn classify(&self, idx: &[usize], x: &mut [f32]) -> Result<ClassificationReport> {
-        let (ds, model, l) = (self.ds, &self.run.model, self.l);
-        let dev = model.device();
-        let mut y_true = Vec::with_capacity(idx.len());
-        let mut y_pred = Vec::with_capacity(idx.len());
-        for (done, chunk) in idx.chunks(self.batch).enumerate() {
-            let b = chunk.len();
-            ds.fill_batch(chunk, &self.scaler, &mut x[..b * l])?;
-            let xt = Tensor::from_slice(&x[..b * l], (b, l), dev)?;
-            let rt = rhythm_batch(model.config(), ds, chunk, dev)?;
-            let pred = model
-                .forward_classify_with(&xt, rt.as_ref(), false)?
-                .argmax(D::Minus1)?
-                .to_vec1::<u32>()?;
-            y_pred.extend(pred.iter().map(|&p| p as u8));
-            y_true.extend(chunk.iter().map(|&i| ds.labels()[i]));
-            let n = (done * self.batch + b).min(idx.len());
-            (self.opts.progress)("classification", n, idx.len());
-        }
-        let groups: Vec<u32> = idx
-            .iter()
-            .map(|&i| u32::from(ds.window_records()[i]))
-            .collect();
-        let report = classification_report(
-            &y_true,
-            &y_pred,
-            ds.class_names(),
-            self.by_record.then_some(groups.as_slice()),
-            &self.opts.bootstrap,
-        )?;
-        Ok(if self.by_record {
-            report.with_groups(&y_true, &y_pred, &groups, ds.records())?
-        } else {
-            report
-        })
+        let ds = self.ds;
+        let y_pred = predicted_classes(&self.run.model, ds, idx, &self.scaler, x, &|n| {
+            (self.opts.progress)("classification", n, idx.len())
+        })?;
+        windows_report(ds, idx, &y_pred, self.by_record, &self.opts.bootstrap)
     }
 
     /// An example for the report: window `i` with `k` hidden points.

@@ -66,6 +66,29 @@ impl Learner {
         })
     }
 
+    /// A model starting from the weights of `weights` (a trained run's variables, same model
+    /// configuration) with a fresh optimizer; dropout and PCGrad are seeded by
+    /// `cfg.train.seed`. The start of fine-tuning (`wonhee adapt`).
+    pub fn from_weights(cfg: &RunConfig, weights: &VarMap, dev: &Device) -> Result<Self> {
+        let learner = Self::new(cfg, dev)?;
+        let src = weights.data().lock().unwrap_or_else(|e| e.into_inner());
+        for (name, var) in &learner.vars {
+            let w = src.get(name).ok_or_else(|| {
+                TrainError::Config(format!("the weights have no tensor named {name}"))
+            })?;
+            if w.shape() != var.shape() {
+                return Err(TrainError::Config(format!(
+                    "tensor {name} has shape {:?} in the weights, {:?} in the model",
+                    w.shape().dims(),
+                    var.shape().dims()
+                )));
+            }
+            var.set(&w.as_tensor().to_device(dev)?)?;
+        }
+        drop(src);
+        Ok(learner)
+    }
+
     /// The model.
     pub fn model(&self) -> &WonHee {
         &self.model

@@ -17,6 +17,8 @@
 //! - [`evaluate`] (`evaluate.rs`): `wonhee eval` on the held-out side;
 //! - `classify.rs`: the beats of any lead at given positions ([`classify_beats`]);
 //! - `infer.rs`: inference on new data ([`fill_window`], [`predict_record`]);
+//! - [`adapt`] (`adapt.rs`): the patient-specific protocol (`wonhee adapt`), each held-out
+//!   record's model fine-tuned on its first minutes;
 //! - [`embed_windows`] (`embed.rs`): [CLS] embeddings for `wonhee tsne --run`;
 //! - [`Run`] (`run.rs`): a finished run folder loaded for the three above.
 //!
@@ -44,6 +46,7 @@
 //! resumed from a checkpoint ends with the same weights, bit for bit, as an uninterrupted one
 //! (on CPU).
 
+mod adapt;
 mod batch;
 mod checkpoint;
 mod classify;
@@ -58,6 +61,7 @@ mod run;
 mod trainer;
 mod validate;
 
+pub use adapt::{AdaptOptions, Adaptation, RecordAdaptation, adapt};
 pub use batch::{Batch, rhythm_batch};
 pub use classify::{BeatClass, classify_beats};
 pub use embed::embed_windows;

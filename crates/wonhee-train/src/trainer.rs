@@ -284,6 +284,7 @@ impl Trainer {
             shuffle_pos: s.shuffle_pos,
             masks_pos: s.masks_pos,
             noise_pos: s.noise_pos,
+            augment_pos: s.augment_pos,
         });
         self.learner.restore_streams(s.pcgrad_pos, s.dropout);
     }
@@ -428,6 +429,7 @@ impl Trainer {
             shuffle_pos: src.shuffle_pos,
             masks_pos: src.masks_pos,
             noise_pos: src.noise_pos,
+            augment_pos: src.augment_pos,
             pcgrad_pos: self.learner.pcgrad_pos(),
             dropout: self.learner.dropout_state(),
             train_seconds: self.train_seconds(),

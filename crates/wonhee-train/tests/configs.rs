@@ -23,14 +23,19 @@ fn every_shipped_config_loads() {
     )
     .join("../../configs");
     let mut n = 0;
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "toml") {
-            RunConfig::from_toml_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            n += 1;
+    for folder in [dir.clone(), dir.join("ablation")] {
+        for e in std::fs::read_dir(&folder).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                RunConfig::from_toml_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
         }
     }
-    assert!(n >= 4, "expected quick, paper, paper-moe and ci; found {n}");
+    assert!(
+        n >= 7,
+        "expected quick, paper, paper-moe, ci, inter-patient and the ablations; found {n}"
+    );
 }
 
 #[test]

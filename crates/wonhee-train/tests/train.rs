@@ -181,6 +181,8 @@ fn resume_is_bitwise_identical_with_every_option() {
     cfg.train.combine = Combine::Pcgrad;
     cfg.train.sampler = SamplerKind::Shuffle;
     cfg.train.noise_std = 0.05;
+    cfg.train.augment_scale = 0.2;
+    cfg.train.augment_wander = 0.3;
     cfg.train.grad_clip = Some(0.5);
     cfg.train.schedule = Schedule::Cosine;
     cfg.train.warmup_steps = 2;

@@ -46,6 +46,18 @@ pub enum WfdbError {
         /// What is wrong.
         message: String,
     },
+    /// A FLAC-compressed signal file (formats 508, 516, 524) whose stream the decoder refuses
+    /// or whose content does not fit the header (a stream cut short is
+    /// [`WfdbError::Truncated`]).
+    #[error("{path}: FLAC stream, at sample {sample} (per channel): {message}")]
+    Flac {
+        /// The signal file.
+        path: PathBuf,
+        /// 0-based sample number of the stream (per channel) where decoding stopped.
+        sample: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A valid WFDB feature this crate does not implement (e.g. multi-segment records).
     #[error("{path}: unsupported: {what}")]
     Unsupported {

@@ -106,6 +106,9 @@ fn decode_any(
             (i32::from_le_bytes([0, b[0], b[1], b[2]])) >> 8
         }),
         Format::F32 => fixed::<4>(bytes, n, wanted, chans, i32::from_le_bytes),
+        // Compressed: decoded whole by `crate::flac`, never by position (callers route these
+        // formats there); nothing is decoded here.
+        Format::F508 | Format::F516 | Format::F524 => {}
     }
 }
 
@@ -386,6 +389,8 @@ pub(crate) fn encode(format: Format, chans: &[&[i32]], out: &mut Vec<u8>) {
         }
         Format::F24 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes()[..3])),
         Format::F32 => flat.for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        // Not written (`write_record` refuses them before encoding).
+        Format::F508 | Format::F516 | Format::F524 => {}
     }
 }
 

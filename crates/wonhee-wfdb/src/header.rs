@@ -8,8 +8,14 @@
 //! # comment
 //! ```
 //!
-//! Both LF and CRLF line ends are accepted. Multi-segment records (`name/nseg`) are reported as
-//! [`WfdbError::Unsupported`].
+//! A multi-segment header (`name/nseg nsig fs len`) has one line per segment instead of signal
+//! lines:
+//!
+//! ```text
+//! segname seglen          (segname `~`: a null segment, no samples stored)
+//! ```
+//!
+//! Both LF and CRLF line ends are accepted.
 
 use std::path::{Component, Path};
 
@@ -48,10 +54,22 @@ pub enum Format {
     F160,
     /// Two 12-bit two's complement samples packed into three bytes (MIT-BIH).
     F212,
+    /// FLAC-compressed, samples of at most 8 bits: the file is one FLAC stream whose
+    /// channels are the file's signals, in order. Read only, not random access.
+    F508,
+    /// FLAC-compressed, samples of at most 16 bits (see [`Format::F508`]).
+    F516,
+    /// FLAC-compressed, samples of at most 24 bits (see [`Format::F508`]).
+    F524,
 }
 
 impl Format {
-    /// Every format this crate reads and writes.
+    /// The FLAC-compressed formats (read only): their files have no fixed size per sample, so
+    /// [`Format::bytes_for`] and [`Format::samples_in`] do not apply to them.
+    pub const FLAC: [Format; 3] = [Self::F508, Self::F516, Self::F524];
+
+    /// Every uncompressed format; this crate reads them all and writes some (see
+    /// [`write_record`](crate::write::write_record)). It also reads [`Format::FLAC`].
     pub const ALL: [Format; 10] = [
         Self::F8,
         Self::F16,
@@ -78,6 +96,9 @@ impl Format {
             Self::F311 => 311,
             Self::F160 => 160,
             Self::F212 => 212,
+            Self::F508 => 508,
+            Self::F516 => 516,
+            Self::F524 => 524,
         }
     }
 
@@ -94,6 +115,9 @@ impl Format {
             311 => Self::F311,
             160 => Self::F160,
             212 => Self::F212,
+            508 => Self::F508,
+            516 => Self::F516,
+            524 => Self::F524,
             _ => return None,
         })
     }
@@ -104,11 +128,11 @@ impl Format {
     /// around, stands in for it.
     pub fn invalid_value(self) -> i32 {
         match self {
-            Self::F16 | Self::F61 | Self::F160 => -32768,
-            Self::F24 => -(1 << 23),
+            Self::F16 | Self::F61 | Self::F160 | Self::F516 => -32768,
+            Self::F24 | Self::F524 => -(1 << 23),
             Self::F32 | Self::F8 => i32::MIN,
             Self::F310 | Self::F311 => -512,
-            Self::F80 => -128,
+            Self::F80 | Self::F508 => -128,
             Self::F212 => -2048,
         }
     }
@@ -117,11 +141,11 @@ impl Format {
     /// differences must also lie in -128..=127).
     pub fn digital_range(self) -> (i32, i32) {
         match self {
-            Self::F16 | Self::F61 | Self::F160 => (-32768, 32767),
-            Self::F24 => (-(1 << 23), (1 << 23) - 1),
+            Self::F16 | Self::F61 | Self::F160 | Self::F516 => (-32768, 32767),
+            Self::F24 | Self::F524 => (-(1 << 23), (1 << 23) - 1),
             Self::F32 | Self::F8 => (i32::MIN, i32::MAX),
             Self::F310 | Self::F311 => (-512, 511),
-            Self::F80 => (-128, 127),
+            Self::F80 | Self::F508 => (-128, 127),
             Self::F212 => (-2048, 2047),
         }
     }
@@ -129,19 +153,26 @@ impl Format {
     /// Default ADC resolution in bits.
     pub fn default_adc_res(self) -> u32 {
         match self {
-            Self::F80 | Self::F8 => 8,
+            Self::F80 | Self::F8 | Self::F508 => 8,
             Self::F310 | Self::F311 => 10,
             Self::F212 => 12,
-            Self::F24 => 24,
+            Self::F24 | Self::F524 => 24,
             Self::F32 => 32,
-            Self::F16 | Self::F61 | Self::F160 => 16,
+            Self::F16 | Self::F61 | Self::F160 | Self::F516 => 16,
         }
     }
 
+    /// Whether this is a FLAC-compressed format (508, 516, 524).
+    pub fn is_flac(self) -> bool {
+        matches!(self, Self::F508 | Self::F516 | Self::F524)
+    }
+
     /// Bytes needed to read `n` consecutive samples (of any signals) from the start of a file
-    /// of this format, as wfdb-python sizes its reads.
+    /// of this format, as wfdb-python sizes its reads; `None` on overflow and for the FLAC
+    /// formats (compressed: no fixed size).
     pub fn bytes_for(self, n: u64) -> Option<u64> {
         match self {
+            Self::F508 | Self::F516 | Self::F524 => None,
             Self::F80 | Self::F8 => Some(n),
             Self::F16 | Self::F61 | Self::F160 => n.checked_mul(2),
             Self::F24 => n.checked_mul(3),
@@ -159,9 +190,11 @@ impl Format {
         }
     }
 
-    /// How many whole samples `bytes` bytes hold.
+    /// How many whole samples `bytes` bytes hold (0 for the FLAC formats, whose length is in
+    /// their stream).
     pub fn samples_in(self, bytes: u64) -> u64 {
         match self {
+            Self::F508 | Self::F516 | Self::F524 => 0,
             Self::F80 | Self::F8 => bytes,
             Self::F16 | Self::F61 | Self::F160 => bytes / 2,
             Self::F24 => bytes / 3,
@@ -182,9 +215,10 @@ pub struct SignalSpec {
     pub file_name: String,
     /// Storage format.
     pub format: Format,
-    /// Samples per frame (only 1 is readable).
+    /// Samples per frame (`16x2`: 2); the signal's rate is the record's times this.
     pub samples_per_frame: u32,
-    /// Skew in frames (only 0 is readable).
+    /// Skew in frames: sample `n` of the signal is stored in frame `n / spf + skew` (`16:3`:
+    /// sample `n` in frame `n + 3`; `16x2:3`: in frame `n / 2 + 3`).
     pub skew: u32,
     /// Bytes to skip at the start of the signal file.
     pub byte_offset: u64,
@@ -244,6 +278,33 @@ impl SignalSpec {
     }
 }
 
+/// One segment line of a multi-segment header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Record name of the segment (its header is `name.hea` in the master's folder), or `~`
+    /// for a null segment (no stored samples: every sample is invalid).
+    pub name: String,
+    /// Frames in the segment; 0 for the layout segment that opens a variable-layout record.
+    pub len: u64,
+}
+
+impl Segment {
+    /// Whether this is a null segment (`~`).
+    pub fn is_null(&self) -> bool {
+        self.name == "~"
+    }
+}
+
+/// How the segments of a multi-segment record hold its signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Every segment holds the record's signals, in the same order.
+    Fixed,
+    /// The first segment (length 0) is a layout header naming every signal of the record;
+    /// each later segment holds some of them, in any order, matched by description.
+    Variable,
+}
+
 /// A parsed header: the record line, the signal lines and the comment lines.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
@@ -261,23 +322,38 @@ pub struct Header {
     pub base_time: Option<String>,
     /// Base date as written (`DD/MM/YYYY`), when given.
     pub base_date: Option<String>,
-    /// One entry per signal, in header order.
+    /// One entry per signal, in header order. A multi-segment header has no signal lines, so
+    /// [`Header::parse`] leaves this empty for it; [`Record::open`](crate::Record::open) fills
+    /// it with the record's signals as its layout header (variable layout) or its first
+    /// non-null segment (fixed layout) describes them.
     pub signals: Vec<SignalSpec>,
     /// Comment lines without the leading `#` and surrounding blanks.
     pub comments: Vec<String>,
+    /// The segments of a multi-segment record, in header order; empty for an ordinary record.
+    pub segments: Vec<Segment>,
+    /// The number of signals a multi-segment header's record line announces (0 for an
+    /// ordinary record, whose signals are [`Header::signals`]).
+    pub segment_n_sig: usize,
 }
 
 impl Header {
     /// Parses header text. `path` is only used in error messages.
     pub fn parse(text: &[u8], path: &Path) -> Result<Self> {
+        Self::parse_with(text, path, false)
+    }
+
+    /// [`Header::parse`]; `null_files` accepts the null signal file `~` (layout headers), with
+    /// any format number (they give 0): an unreadable one is read as 16.
+    pub(crate) fn parse_with(text: &[u8], path: &Path, null_files: bool) -> Result<Self> {
         let err = |line: usize, message: String| WfdbError::Header {
             path: path.to_path_buf(),
             line,
             message,
         };
-        let mut record: Option<(Header, usize)> = None;
+        let mut record: Option<(Header, usize, Option<usize>)> = None;
         let mut comments = Vec::new();
         let mut signals = Vec::new();
+        let mut segments = Vec::new();
         let mut line_no = 0;
         let mut last_line = 0;
         let mut signal_lines = Vec::new();
@@ -309,24 +385,39 @@ impl Header {
             }
             match &record {
                 None => {
-                    let (h, nsig) = parse_record_line(trimmed, path, line_no)?;
-                    record = Some((h, nsig));
+                    record = Some(parse_record_line(trimmed, path, line_no)?);
                 }
-                Some((_, nsig)) => {
+                Some((_, _, Some(nseg))) => {
+                    if segments.len() == *nseg {
+                        return Err(err(
+                            line_no,
+                            format!("unexpected line after the {nseg} segment lines"),
+                        ));
+                    }
+                    segments.push(parse_segment_line(trimmed, path, line_no)?);
+                }
+                Some((_, nsig, None)) => {
                     if signals.len() == *nsig {
                         return Err(err(
                             line_no,
                             format!("unexpected line after the {nsig} signal lines"),
                         ));
                     }
-                    signals.push(parse_signal_line(trimmed, path, line_no)?);
+                    signals.push(parse_signal_line(trimmed, path, line_no, null_files)?);
                     signal_lines.push(line_no);
                 }
             }
         }
-        let Some((mut header, nsig)) = record else {
+        let Some((mut header, nsig, nseg)) = record else {
             return Err(err(last_line.max(1), "no record line".to_owned()));
         };
+        if let Some(nseg) = nseg {
+            check_segments(&segments, nseg, header.sig_len).map_err(|m| err(last_line, m))?;
+            header.segments = segments;
+            header.segment_n_sig = nsig;
+            header.comments = comments;
+            return Ok(header);
+        }
         if signals.len() != nsig {
             return Err(err(
                 last_line,
@@ -355,9 +446,37 @@ impl Header {
         Ok(header)
     }
 
-    /// Number of signals.
+    /// Number of signals (for a multi-segment header, the number its record line announces).
     pub fn n_sig(&self) -> usize {
-        self.signals.len()
+        if self.segments.is_empty() {
+            self.signals.len()
+        } else {
+            self.segment_n_sig
+        }
+    }
+
+    /// Whether this is a multi-segment header (`name/nseg`).
+    pub fn is_multi_segment(&self) -> bool {
+        !self.segments.is_empty()
+    }
+
+    /// The layout of a multi-segment record (variable when its first segment has length 0,
+    /// as wfdb-python decides); `None` for an ordinary record.
+    pub fn layout(&self) -> Option<Layout> {
+        let first = self.segments.first()?;
+        Some(if first.len == 0 {
+            Layout::Variable
+        } else {
+            Layout::Fixed
+        })
+    }
+
+    /// Frames of the whole record: the header's length, else (multi-segment) the sum of the
+    /// segments' lengths.
+    pub fn total_len(&self) -> Option<u64> {
+        self.sig_len.or_else(|| {
+            (!self.segments.is_empty()).then(|| self.segments.iter().map(|s| s.len).sum::<u64>())
+        })
     }
 
     /// Index of the first signal whose description equals `description` (e.g. `"MLII"`).
@@ -371,13 +490,11 @@ impl Header {
     pub fn to_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let _ = write!(
-            out,
-            "{} {} {}",
-            self.name,
-            self.signals.len(),
-            fmt_num(self.fs)
-        );
+        out.push_str(&self.name);
+        if !self.segments.is_empty() {
+            let _ = write!(out, "/{}", self.segments.len());
+        }
+        let _ = write!(out, " {} {}", self.n_sig(), fmt_num(self.fs));
         if let Some(cf) = self.counter_freq {
             let _ = write!(out, "/{}", fmt_num(cf));
             if let Some(bc) = self.base_counter {
@@ -394,7 +511,15 @@ impl Header {
             }
         }
         out.push('\n');
-        for s in &self.signals {
+        for seg in &self.segments {
+            let _ = writeln!(out, "{} {}", seg.name, seg.len);
+        }
+        let signals: &[SignalSpec] = if self.segments.is_empty() {
+            &self.signals
+        } else {
+            &[]
+        };
+        for s in signals {
             let _ = write!(out, "{} {}", s.file_name, s.format.code());
             if s.samples_per_frame != 1 {
                 let _ = write!(out, "x{}", s.samples_per_frame);
@@ -438,7 +563,11 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header, usize)> {
+fn parse_record_line(
+    line: &str,
+    path: &Path,
+    line_no: usize,
+) -> Result<(Header, usize, Option<usize>)> {
     let err = |message: String| WfdbError::Header {
         path: path.to_path_buf(),
         line: line_no,
@@ -448,12 +577,20 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
     let name_tok = tokens
         .next()
         .ok_or_else(|| err("empty record line".to_owned()))?;
-    if name_tok.contains('/') {
-        return Err(WfdbError::unsupported(
-            path,
-            format!("multi-segment record `{name_tok}` (line {line_no})"),
-        ));
-    }
+    let (name_tok, nseg) = match name_tok.split_once('/') {
+        None => (name_tok, None),
+        Some((name, n)) => {
+            let nseg = n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                err(format!(
+                    "number of segments `{n}` is not a positive integer"
+                ))
+            })?;
+            if name.is_empty() {
+                return Err(err("empty record name".to_owned()));
+            }
+            (name, Some(nseg))
+        }
+    };
     let nsig = match tokens.next() {
         None => 0,
         Some(t) => t.parse::<usize>().map_err(|_| {
@@ -525,9 +662,71 @@ fn parse_record_line(line: &str, path: &Path, line_no: usize) -> Result<(Header,
             base_date,
             signals: Vec::new(),
             comments: Vec::new(),
+            segments: Vec::new(),
+            segment_n_sig: 0,
         },
         nsig,
+        nseg,
     ))
+}
+
+/// `segname seglen`.
+fn parse_segment_line(line: &str, path: &Path, line_no: usize) -> Result<Segment> {
+    let err = |message: String| WfdbError::Header {
+        path: path.to_path_buf(),
+        line: line_no,
+        message,
+    };
+    let mut tokens = line.split_ascii_whitespace();
+    let (Some(name), Some(len), None) = (tokens.next(), tokens.next(), tokens.next()) else {
+        return Err(err(format!(
+            "segment line `{line}` is not `segment_name length`"
+        )));
+    };
+    if name != "~" {
+        check_file_name(name).map_err(|m| err(format!("segment `{name}`: {m}")))?;
+    }
+    let len = len.parse::<u64>().map_err(|_| {
+        err(format!(
+            "segment length `{len}` is not a non-negative integer"
+        ))
+    })?;
+    Ok(Segment {
+        name: name.to_owned(),
+        len,
+    })
+}
+
+/// A multi-segment header's segment lines agree with its record line.
+fn check_segments(
+    segments: &[Segment],
+    nseg: usize,
+    sig_len: Option<u64>,
+) -> std::result::Result<(), String> {
+    if segments.len() != nseg {
+        return Err(format!(
+            "record line announces {nseg} segments, found {} segment lines",
+            segments.len()
+        ));
+    }
+    if let Some(first) = segments.first()
+        && first.len == 0
+        && first.is_null()
+    {
+        return Err("the layout segment (length 0) cannot be the null segment `~`".to_owned());
+    }
+    let total = segments
+        .iter()
+        .try_fold(0u64, |acc, s| acc.checked_add(s.len))
+        .ok_or_else(|| "the segment lengths overflow".to_owned())?;
+    if let Some(n) = sig_len
+        && n != total
+    {
+        return Err(format!(
+            "the record line claims {n} samples, the segments hold {total}"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_positive(t: &str) -> Option<f64> {
@@ -544,14 +743,21 @@ fn next_token(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
-fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSpec> {
+fn parse_signal_line(
+    line: &str,
+    path: &Path,
+    line_no: usize,
+    null_files: bool,
+) -> Result<SignalSpec> {
     let err = |message: String| WfdbError::Header {
         path: path.to_path_buf(),
         line: line_no,
         message,
     };
     let (file_name, rest) = next_token(line).ok_or_else(|| err("empty signal line".to_owned()))?;
-    check_file_name(file_name).map_err(|m| err(format!("signal file `{file_name}`: {m}")))?;
+    if !(null_files && file_name == "~") {
+        check_file_name(file_name).map_err(|m| err(format!("signal file `{file_name}`: {m}")))?;
+    }
     let (fmt_tok, mut rest) = next_token(rest)
         .ok_or_else(|| err(format!("signal file `{file_name}` has no format field")))?;
 
@@ -579,11 +785,13 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
         }
         modifiers = &tail[n_end..];
     }
-    let format = Format::from_code(code).ok_or_else(|| {
+    // Layout headers give their null files `~` format 0 (no samples stored): stand in 16.
+    let null_format = (null_files && file_name == "~").then_some(Format::F16);
+    let format = Format::from_code(code).or(null_format).ok_or_else(|| {
         WfdbError::unsupported(
             path,
             format!(
-                "signal format {code} (line {line_no}); readable: 8, 16, 24, 32, 61, 80, 160, 212, 310, 311"
+                "signal format {code} (line {line_no}); readable: 8, 16, 24, 32, 61, 80, 160, 212, 310, 311, 508, 516, 524"
             ),
         )
     })?;
@@ -676,8 +884,8 @@ fn parse_signal_line(line: &str, path: &Path, line_no: usize) -> Result<SignalSp
     Ok(spec)
 }
 
-/// A signal file name must stay inside the record's folder.
-fn check_file_name(name: &str) -> std::result::Result<(), &'static str> {
+/// A signal file or segment name must stay inside the record's folder.
+pub(crate) fn check_file_name(name: &str) -> std::result::Result<(), &'static str> {
     if name == "~" {
         return Err("null signal files (`~`) are not supported");
     }
@@ -778,8 +986,8 @@ mod tests {
         );
         let e = parse("r 1 360\nr.dat 999\n").unwrap_err();
         assert!(matches!(e, WfdbError::Unsupported { .. }), "{e}");
-        let e = parse("r/3 1 360\n").unwrap_err();
-        assert!(matches!(e, WfdbError::Unsupported { .. }), "{e}");
+        let e = parse("r/3 1 360\n").unwrap_err().to_string();
+        assert!(e.contains("announces 3 segments, found 0"), "{e}");
         let e = parse("r 1 360\n../x.dat 212\n").unwrap_err().to_string();
         assert!(e.contains("inside the record's folder"), "{e}");
         let e = parse("r 1 360\n/etc/passwd 212\n").unwrap_err().to_string();
@@ -794,6 +1002,63 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("disagree"), "{e}");
+    }
+
+    #[test]
+    fn multi_segment_headers() {
+        let h = parse("m/4 2 360 30 12:00:00\nm_layout 0\nm_1 10\n~ 5\nm_2 15\n# c\n").unwrap();
+        assert_eq!(h.name, "m");
+        assert!(h.is_multi_segment());
+        assert_eq!(h.layout(), Some(Layout::Variable));
+        assert_eq!(
+            (h.n_sig(), h.signals.len(), h.total_len()),
+            (2, 0, Some(30))
+        );
+        let segs: Vec<(&str, u64)> = h
+            .segments
+            .iter()
+            .map(|s| (s.name.as_str(), s.len))
+            .collect();
+        assert_eq!(segs, [("m_layout", 0), ("m_1", 10), ("~", 5), ("m_2", 15)]);
+        assert!(h.segments[2].is_null());
+        assert_eq!(h.comments, vec!["c"]);
+        assert_eq!(parse(&h.to_text()).unwrap(), h);
+        let f = parse("f/2 1 250\na 3\nb 4\n").unwrap();
+        assert_eq!(
+            (f.layout(), f.sig_len, f.total_len()),
+            (Some(Layout::Fixed), None, Some(7))
+        );
+        assert_eq!(parse("r 1 250\nr.dat 16\n").unwrap().layout(), None);
+        for (text, want) in [
+            (
+                "m/2 1 250 10\na 3\nb 4\n",
+                "claims 10 samples, the segments hold 7",
+            ),
+            ("m/2 1 250\na 3\n", "announces 2 segments, found 1"),
+            ("m/1 1 250\na 3\nb 4\n", "after the 1 segment lines"),
+            ("m/0 1 250\n", "number of segments `0`"),
+            ("m/x 1 250\n", "number of segments `x`"),
+            ("/2 1 250\n", "empty record name"),
+            ("m/2 1 250\n~ 0\na 3\n", "layout segment"),
+            ("m/1 1 250\n../a 3\n", "inside the record's folder"),
+            ("m/1 1 250\na -3\n", "segment length `-3`"),
+            ("m/1 1 250\na 3 x\n", "segment_name length"),
+            ("m/2 1 250\na 18446744073709551615\nb 1\n", "overflow"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        // `~` signal files only in layout headers.
+        let lay = b"m_layout 1 250 0\n~ 0 200/mV 16 0 0 0 0 I\n";
+        let h0 = Header::parse_with(
+            b"l 1 250 0\n~ 0 1/mV 8 0 -128 0 0 II\n",
+            Path::new("t"),
+            true,
+        );
+        assert_eq!(h0.unwrap().signals[0].format, Format::F16);
+        assert!(parse(std::str::from_utf8(lay).unwrap()).is_err());
+        let h = Header::parse_with(lay, Path::new("t.hea"), true).unwrap();
+        assert_eq!(h.signals[0].file_name, "~");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Result, WfdbError};
 use crate::format;
 use crate::header::{Format, SignalSpec};
-use crate::record::{Record, check_file_layout, count_frames};
+use crate::record::{Record, check_file_layout, count_frames, samples_per_frame};
 
 /// One signal of a record, read from its signal file by position ([`SignalView::physical_into`])
 /// rather than decoded whole. The file's length is checked against the header when the view is
@@ -38,10 +38,20 @@ thread_local! {
 }
 
 impl Record {
-    /// A view of signal `i`, read on demand. Records with several samples per frame or skew
-    /// are refused as [`WfdbError::Unsupported`] (as by [`Record::read_selected`]), and so is
-    /// format 8, whose samples depend on every earlier one (read it whole).
+    /// A view of signal `i`, read on demand. A signal file holding any signal with several
+    /// samples per frame or skew is refused as [`WfdbError::Unsupported`] naming the file
+    /// (read it whole with [`Record::read_selected`]), and so are format 8, whose samples
+    /// depend on every earlier one, and the FLAC formats 508, 516 and 524 (compressed: not
+    /// addressable by position).
+    ///
+    /// Multi-segment records are refused as [`WfdbError::Unsupported`] (read them whole).
     pub fn view(&self, i: usize) -> Result<SignalView> {
+        if self.is_multi_segment() {
+            return Err(WfdbError::unsupported(
+                self.header_path(),
+                format!("signal {i}: views do not read multi-segment records: use read_selected"),
+            ));
+        }
         let sigs = &self.header().signals;
         let Some(spec) = sigs.get(i) else {
             return Err(WfdbError::invalid(
@@ -53,10 +63,40 @@ impl Record {
             .filter(|&j| sigs[j].file_name == spec.file_name)
             .collect();
         check_file_layout(self.header_path(), sigs, &in_file)?;
+        if let Some(&j) = in_file
+            .iter()
+            .find(|&&j| sigs[j].samples_per_frame != 1 || sigs[j].skew != 0)
+        {
+            // Name only what differs from one sample per frame without skew.
+            let (spf, skew) = (sigs[j].samples_per_frame, sigs[j].skew);
+            let what = match (spf != 1, skew != 0) {
+                (true, true) => format!("{spf} samples per frame and skew {skew}"),
+                (true, false) => format!("{spf} samples per frame"),
+                _ => format!("skew {skew}"),
+            };
+            return Err(WfdbError::unsupported(
+                self.header_path(),
+                format!(
+                    "signal {i}: {} holds signal {j} with {what}, which views do not read: use read_selected",
+                    spec.file_name
+                ),
+            ));
+        }
         if spec.format == Format::F8 {
             return Err(WfdbError::unsupported(
                 self.header_path(),
                 format!("signal {i}: format 8 is read whole: use read_selected"),
+            ));
+        }
+        if spec.format.is_flac() {
+            return Err(WfdbError::unsupported(
+                self.header_path(),
+                format!(
+                    "signal {i}: {} is FLAC-compressed (format {}), not addressable by \
+                     position: use read_selected",
+                    spec.file_name,
+                    spec.format.code()
+                ),
             ));
         }
         let (file, path, n) = self.open_signal_file(spec, &in_file)?;
@@ -83,9 +123,13 @@ impl Record {
 }
 
 impl Record {
-    /// Samples per signal: the header's signal length, else inferred (as wfdb-python does) from
-    /// the size of the first signal's file; `None` for a record without signals.
+    /// Frames per signal (samples per signal where each has one per frame): the header's
+    /// signal length, else inferred (as wfdb-python does) from the size of the first signal's
+    /// file; `None` for a record without signals.
     pub fn samples_per_signal(&self) -> Result<Option<u64>> {
+        if self.is_multi_segment() {
+            return Ok(self.header().total_len());
+        }
         let sigs = &self.header().signals;
         let Some(spec) = sigs.first() else {
             return Ok(self.header().sig_len);
@@ -97,6 +141,14 @@ impl Record {
             .filter(|&j| sigs[j].file_name == spec.file_name)
             .collect();
         check_file_layout(self.header_path(), sigs, &in_file)?;
+        if spec.format.is_flac() {
+            // The length is in the stream (STREAMINFO), not in the file's size.
+            let path = self.dir().join(&spec.file_name);
+            let bytes = std::fs::read(&path).map_err(|e| WfdbError::io(&path, e))?;
+            return Ok(Some(crate::flac::count_frames(
+                &bytes, &path, sigs, &in_file,
+            )?));
+        }
         Ok(Some(self.open_signal_file(spec, &in_file)?.2 as u64))
     }
 
@@ -107,11 +159,13 @@ impl Record {
         spec: &SignalSpec,
         in_file: &[usize],
     ) -> Result<(File, PathBuf, usize)> {
-        let first = &self.header().signals[in_file[0]];
+        let sigs = &self.header().signals;
+        let first = &sigs[in_file[0]];
+        let per_frame = samples_per_frame(self.header_path(), sigs, in_file)?;
         let path = self.dir().join(&spec.file_name);
         let file = File::open(&path).map_err(|e| WfdbError::io(&path, e))?;
         let len = file.metadata().map_err(|e| WfdbError::io(&path, e))?.len();
-        let n = count_frames(len, &path, first, in_file.len(), self.header().sig_len)?;
+        let n = count_frames(len, &path, first, per_frame, self.header().sig_len)?;
         Ok((file, path, n))
     }
 }
@@ -404,29 +458,63 @@ mod tests {
         assert_eq!(rec.samples_per_signal().unwrap(), Some(10));
     }
 
-    /// A skewed or multi-frame signal anywhere in a file (not only the first) is refused by
-    /// both readers, never decoded with the wrong layout.
+    /// A skewed or multi-frame signal anywhere in a file (not only the first) makes the views
+    /// of the file's signals refused, naming the file, while the whole read reads them.
     #[test]
-    fn frames_and_skew_of_any_signal_are_refused() {
+    fn views_of_files_with_frames_or_skew_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        raw_record(dir.path(), "f", Format::F16, 2, 100);
-        for (second, what) in [
-            ("f.dat 16x2 200(0)/mV 12 0 0 0 0 s1", "2 samples per frame"),
-            ("f.dat 16:3 200(0)/mV 12 0 0 0 0 s1", "skew 3"),
+        raw_record(dir.path(), "f", Format::F16, 3, 100);
+        // The 300-sample file holds 75 frames of 4 samples, 100 of 3, 60 of 5.
+        for (hea_text, what, not, n, len_1) in [
+            (
+                "f 3 360 75\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s0\n\
+                 f.dat 16x2 200(0)/mV 12 0 0 0 0 s1\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s2\n",
+                "signal 1 with 2 samples per frame,",
+                "skew",
+                75,
+                150,
+            ),
+            (
+                "f 3 360 100\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s0\n\
+                 f.dat 16:3 200(0)/mV 12 0 0 0 0 s1\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s2\n",
+                "signal 1 with skew 3,",
+                "samples per frame",
+                100,
+                100,
+            ),
+            (
+                "f 3 360 60\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s0\n\
+                 f.dat 16x3:2 200(0)/mV 12 0 0 0 0 s1\n\
+                 f.dat 16 200(0)/mV 12 0 0 0 0 s2\n",
+                "signal 1 with 3 samples per frame and skew 2,",
+                "\u{0}",
+                60,
+                180,
+            ),
         ] {
             let hea = dir.path().join("f.hea");
-            std::fs::write(
-                &hea,
-                format!("f 2 360 100\nf.dat 16 200(0)/mV 12 0 0 0 0 s0\n{second}\n"),
-            )
-            .unwrap();
+            std::fs::write(&hea, hea_text).unwrap();
             let rec = Record::open(&hea).unwrap();
-            for err in [
-                rec.read_signals().unwrap_err().to_string(),
-                rec.read_selected(&[0]).unwrap_err().to_string(),
-                rec.view(0).unwrap_err().to_string(),
-            ] {
-                assert!(err.contains("f.hea") && err.contains(what), "{err}");
+            let all = rec.read_signals().unwrap();
+            assert_eq!(all.n_frames(), n);
+            assert_eq!(all.len_of(1), len_1);
+            assert_eq!(rec.read_selected(&[0]).unwrap().len_of(0), n);
+            for s in 0..3 {
+                let err = rec.view(s).unwrap_err();
+                assert!(matches!(err, crate::WfdbError::Unsupported { .. }), "{err}");
+                let err = err.to_string();
+                assert!(
+                    err.contains("f.hea")
+                        && err.contains("f.dat")
+                        && err.contains(what)
+                        && !err.contains(not),
+                    "{err}"
+                );
             }
         }
         // Signals of one file in different formats: refused by the header parser already.

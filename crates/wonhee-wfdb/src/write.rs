@@ -140,6 +140,8 @@ pub fn write_record(
             })
             .collect(),
         comments: comments.to_vec(),
+        segments: Vec::new(),
+        segment_n_sig: 0,
     };
     let refs: Vec<&[i32]> = signals.iter().map(|s| s.samples.as_slice()).collect();
     let mut bytes = Vec::new();

@@ -41,11 +41,21 @@ pub fn run(args: Args) -> Result<()> {
         return export_any(&args);
     }
     let rec = Record::open(&args.record)?;
-    let sigs = if args.signals.is_empty() {
+    let mut sigs = if args.signals.is_empty() {
         rec.read_signals()?
     } else {
         rec.read_selected(&args.signals)?
     };
+    if !sigs.is_frame_rate() {
+        // One row per frame: signals with several samples per frame are averaged over each
+        // frame, as wfdb-python's `rdrecord(smooth_frames=True)` reads them: a warning, as the
+        // samples within each frame are lost.
+        tracing::warn!(
+            record = %rec.header_path().display(),
+            "signals with several samples per frame averaged to the frame rate"
+        );
+        sigs = sigs.smooth_frames();
+    }
     let names = output::unique_names(sigs.specs().iter().map(|s| s.description.as_str()));
     let mut n = sigs.n_samples();
     let resampler = match args.resample {

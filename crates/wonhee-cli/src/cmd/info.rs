@@ -104,14 +104,25 @@ pub struct Info {
     base_time: Option<String>,
     base_date: Option<String>,
     signals: Vec<SignalInfo>,
+    /// Segments of a multi-segment record (`~`: null), in header order; empty otherwise.
+    segments: Vec<SegmentInfo>,
     comments: Vec<String>,
     annotations: BTreeMap<String, AnnotationInfo>,
+}
+
+#[derive(Serialize)]
+struct SegmentInfo {
+    name: String,
+    len: u64,
 }
 
 #[derive(Serialize)]
 struct SignalInfo {
     file: String,
     fmt: u16,
+    /// Samples per frame; the signal's rate is `fs` times this.
+    samples_per_frame: u32,
+    skew: u32,
     gain: f64,
     baseline: i32,
     adc_zero: i32,
@@ -169,12 +180,22 @@ pub fn info(path: &Path, annotators: &[String]) -> Result<Info> {
             .map(|s| SignalInfo {
                 file: s.file_name.clone(),
                 fmt: s.format.code(),
+                samples_per_frame: s.samples_per_frame,
+                skew: s.skew,
                 gain: s.gain,
                 baseline: s.baseline,
                 adc_zero: s.adc_zero,
                 adc_res: s.adc_res,
                 units: s.units.clone(),
                 description: s.description.clone(),
+            })
+            .collect(),
+        segments: h
+            .segments
+            .iter()
+            .map(|s| SegmentInfo {
+                name: s.name.clone(),
+                len: s.len,
             })
             .collect(),
         comments: h.comments.clone(),
@@ -187,16 +208,42 @@ fn print_text(i: &Info) {
         .duration_s
         .map(|d| format!(" ({:.1} s)", d))
         .unwrap_or_default();
+    // The length counts frames: samples only where each signal has one per frame.
+    let unit = if i.signals.iter().all(|s| s.samples_per_frame == 1) {
+        "samples"
+    } else {
+        "frames"
+    };
     println!(
-        "record {}: {} signal(s) at {} Hz, {} samples{dur}",
+        "record {}: {} signal(s) at {} Hz, {} {unit}{dur}",
         i.record,
         i.n_sig,
         i.fs,
         i.sig_len.map_or("?".to_owned(), |n| n.to_string())
     );
+    if !i.segments.is_empty() {
+        let segs: Vec<String> = i
+            .segments
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.len))
+            .collect();
+        println!("  {} segments: {}", i.segments.len(), segs.join(", "));
+    }
     for (k, s) in i.signals.iter().enumerate() {
+        // Only what differs from one sample per frame at the record's rate, unskewed.
+        let mut layout = String::new();
+        if s.samples_per_frame != 1 {
+            layout += &format!(
+                " x{} ({} Hz)",
+                s.samples_per_frame,
+                i.fs * f64::from(s.samples_per_frame)
+            );
+        }
+        if s.skew != 0 {
+            layout += &format!(" skew {}", s.skew);
+        }
         println!(
-            "  signal {k}: {:<6} file {} format {} gain {} baseline {} adc_zero {} units {}",
+            "  signal {k}: {:<6} file {} format {}{layout} gain {} baseline {} adc_zero {} units {}",
             s.description, s.file, s.fmt, s.gain, s.baseline, s.adc_zero, s.units
         );
     }

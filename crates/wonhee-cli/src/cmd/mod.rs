@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+pub mod adapt;
 pub mod annotations;
 pub mod bench;
 pub mod compare;
