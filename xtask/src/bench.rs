@@ -19,7 +19,8 @@ use crate::cargo;
 /// Which benchmark to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Which {
-    /// Read all 48 records + annotations: criterion vs wfdb-python rdrecord + rdann.
+    /// Read all 48 records + annotations (criterion vs wfdb-python rdrecord + rdann), and one
+    /// synthetic record per signal format (criterion vs rdrecord).
     Wfdb,
     /// `wonhee prepare` on all 48 records vs the same pipeline in numpy/scipy.
     Prepare,
@@ -270,6 +271,307 @@ fn wfdb(opt: &Options) -> Result<String> {
         s,
         "\nGoal: at least 20x faster than wfdb-python (which is single-threaded); both our figures are shown. The bench binary uses mimalloc, as the `wonhee` binary does."
     )?;
+    s.push('\n');
+    s.push_str(&wfdb_formats(opt)?);
+    Ok(s)
+}
+
+/// Every signal format we read, by header number, and whether our writer writes it (the
+/// others are written by the Python peer).
+const BENCH_FORMATS: [(u16, bool); 13] = [
+    (8, true),
+    (16, true),
+    (24, false),
+    (32, false),
+    (61, false),
+    (80, true),
+    (160, false),
+    (212, true),
+    (310, true),
+    (311, true),
+    (508, false),
+    (516, false),
+    (524, false),
+];
+
+/// Samples per signal of the per-format records: 30 minutes at 360 Hz, as an MIT-BIH record.
+const FORMAT_SAMPLES: usize = 650_000;
+
+/// The two leads of a synthetic 30-minute ECG (xtask's `synth`, 11-bit at 200 adu/mV) brought
+/// into `format`'s range: shifted by `format_shift` bits (low bits filled with deterministic
+/// dither where it widens them), never the format's invalid value, and for format 8 with every
+/// step clipped to -127..=127. Returns the samples and the gain (adu/mV).
+fn format_signals(format: wonhee_wfdb::Format, base: &[Vec<i32>; 2]) -> ([Vec<i32>; 2], f64) {
+    use rand::{Rng, SeedableRng};
+    let k = format_shift(format);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from(format.code()));
+    let (lo, hi) = format.digital_range();
+    let sigs = base.clone().map(|lead| {
+        let mut prev: Option<i64> = None;
+        lead.iter()
+            .map(|&v| {
+                let c = i64::from(v) - 1024;
+                let mut x = if k >= 0 {
+                    let dither = if k > 0 {
+                        rng.random_range(0..1i64 << k) - (1i64 << (k - 1))
+                    } else {
+                        0
+                    };
+                    (c << k) + dither
+                } else {
+                    c.div_euclid(1i64 << -k)
+                };
+                if let Some(p) = prev
+                    && format == wonhee_wfdb::Format::F8
+                {
+                    x = p + (x - p).clamp(-127, 127);
+                }
+                let x = x.clamp(i64::from(lo) + 1, i64::from(hi));
+                prev = Some(x);
+                x as i32
+            })
+            .collect()
+    });
+    (sigs, 200.0 * 2f64.powi(k))
+}
+
+/// Bits the 11-bit synthetic ECG is shifted by for `format` (negative: to the right), so that
+/// it uses most of the format's range.
+fn format_shift(format: wonhee_wfdb::Format) -> i32 {
+    use wonhee_wfdb::Format as F;
+    match format {
+        F::F80 | F::F508 => -3,
+        F::F310 | F::F311 => -1,
+        F::F8 | F::F212 => 0,
+        F::F16 | F::F61 | F::F160 | F::F516 => 4,
+        F::F24 | F::F524 => 12,
+        F::F32 => 20,
+    }
+}
+
+/// [sum, sum of sample * (i % 1021 + 1)] of one signal, as the peer computes them.
+fn sample_checks(x: &[i32]) -> [i64; 2] {
+    x.iter().enumerate().fold([0, 0], |[s, w], (i, &v)| {
+        let v = i64::from(v);
+        [s + v, w + v * (i as i64 % 1021 + 1)]
+    })
+}
+
+/// The per-format table: one synthetic record per format written into a temporary folder
+/// (ours where our writer has the format, the others by the Python peer), read whole by our
+/// reader (criterion, `benches/read_formats.rs`) and by wfdb-python, whose values are checked
+/// against ours before any time is shown.
+fn wfdb_formats(opt: &Options) -> Result<String> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    let fs = 360.0;
+    let ecg = crate::synth::generate(
+        2026,
+        fs,
+        FORMAT_SAMPLES as f64 / fs,
+        &["N", "N", "N", "V", "N", "N", "A", "N", "N", "L"],
+    );
+    if ecg.leads[0].len() != FORMAT_SAMPLES {
+        bail!("synthetic ECG has {} samples", ecg.leads[0].len());
+    }
+    let mut expected = Vec::new();
+    let mut plan = Vec::new();
+    for (code, ours) in BENCH_FORMATS {
+        let format = wonhee_wfdb::Format::from_code(code).context("format")?;
+        let name = format!("f{code}");
+        let (sigs, gain) = format_signals(format, &ecg.leads);
+        if ours {
+            let signals: Vec<wonhee_wfdb::write::SignalData> = sigs
+                .iter()
+                .zip(["MLII", "V5"])
+                .map(|(samples, d)| {
+                    let mut spec = wonhee_wfdb::SignalSpec::new("", format, d);
+                    spec.gain = gain;
+                    wonhee_wfdb::write::SignalData {
+                        spec,
+                        samples: samples.clone(),
+                    }
+                })
+                .collect();
+            wonhee_wfdb::write::write_record(
+                dir,
+                &name,
+                fs,
+                format,
+                &signals,
+                &["synthetic ECG (cargo xtask bench wfdb)".to_owned()],
+            )?;
+        } else {
+            let mut raw = Vec::with_capacity(8 * FORMAT_SAMPLES);
+            for v in sigs.iter().flatten() {
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+            std::fs::write(dir.join(format!("{name}.i32")), raw)?;
+            plan.push(serde_json::json!({
+                "name": name, "format": code, "fs": fs, "gain": [gain, gain],
+                "baseline": [0, 0], "adc_res": [format.default_adc_res(), format.default_adc_res()],
+                "sig_name": ["MLII", "V5"],
+            }));
+        }
+        expected.push((name, code, ours, sigs));
+    }
+    std::fs::write(
+        dir.join("plan.json"),
+        serde_json::to_string(&serde_json::json!({ "records": plan }))?,
+    )?;
+    let dir_s = dir.to_string_lossy().into_owned();
+    let made: Vec<String> = python_peer(opt, "bench_wfdb_formats.py", &["make", &dir_s])?
+        .map(|v| {
+            v["made"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The records on disk, in table order; each read once and checked against what was generated.
+    let mut names = Vec::new();
+    let mut checks = std::collections::BTreeMap::new();
+    for (name, _, ours, sigs) in &expected {
+        if !*ours && !made.contains(name) {
+            continue;
+        }
+        let read = wonhee_wfdb::Record::open(dir.join(name))?.read_signals()?;
+        for (i, want) in sigs.iter().enumerate() {
+            if read.digital(i) != want.as_slice() {
+                bail!("{name}: our reader's signal {i} differs from the samples written");
+            }
+        }
+        checks.insert(
+            name.clone(),
+            sigs.iter().map(|s| sample_checks(s)).collect::<Vec<_>>(),
+        );
+        names.push(name.clone());
+    }
+    std::fs::write(dir.join("RECORDS"), names.join("\n") + "\n")?;
+
+    let target = cargo::target_dir(&opt.root)?;
+    let status = cargo::cargo()
+        .current_dir(&opt.root)
+        .env("WONHEE_WFDB_FORMATS", dir)
+        .args(["bench", "-p", "wonhee-wfdb", "--bench", "read_formats"])
+        .args(["--", "--noplot"])
+        .status()?;
+    if !status.success() {
+        bail!("cargo bench -p wonhee-wfdb --bench read_formats failed");
+    }
+    let ours_s = |name: &str| -> Result<f64> {
+        let p = target.join(format!("criterion/wfdb_formats/{name}/new/estimates.json"));
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?,
+        )?;
+        v["mean"]["point_estimate"]
+            .as_f64()
+            .map(|ns| ns / 1e9)
+            .with_context(|| format!("{}: no mean estimate", p.display()))
+    };
+    let py = python_peer(opt, "bench_wfdb_formats.py", &["time", &dir_s, "3"])?;
+    if let Some(v) = &py {
+        for (name, want) in &checks {
+            let got: Vec<[i64; 2]> = v["records"][name]["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| [c[0].as_i64().unwrap_or(0), c[1].as_i64().unwrap_or(0)])
+                .collect();
+            if &got != want {
+                bail!("{name}: wfdb-python reads other values than ours ({got:?} vs {want:?})");
+            }
+        }
+    }
+
+    let mut s = String::new();
+    writeln!(
+        s,
+        "### Per signal format: one record each, 2 signals x 650,000 samples (30 min at 360 Hz)\n"
+    )?;
+    writeln!(
+        s,
+        "A synthetic two-lead ECG (xtask's `synth`, scaled to each format's range) is written once per format into a temporary folder: formats 8, 16, 80, 212, 310 and 311 by `wonhee_wfdb::write::write_record`, the others by the peer (docs/reference-scripts/bench_wfdb_formats.py: `wrsamp` for 24, 32 and FLAC 508/516/524, numpy for 61 and 160). Each is read whole, both signals as digital values: ours `Record::open` + `read_signals`, one thread, criterion mean (benches/read_formats.rs, mimalloc); wfdb-python{} `rdrecord(name, physical=False)`, best of 3, one thread. Before timing, our reader's samples are checked equal to those written and to wfdb-python's (sum and weighted sum per signal).\n",
+        py.as_ref()
+            .and_then(|v| v["wfdb_version"].as_str())
+            .map_or(String::new(), |v| format!(" {v}"))
+    )?;
+    writeln!(
+        s,
+        "| format | file MB | ours (ms) | ours MB/s | ours M samples/s | wfdb-python (ms) | ratio | goal (>= 10x) met? |"
+    )?;
+    writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---|")?;
+    let mut missed = Vec::new();
+    for (name, code, _, _) in &expected {
+        if !names.contains(name) {
+            writeln!(
+                s,
+                "| {code} | - | not run (needs --python to make) | | | | - | - |"
+            )?;
+            continue;
+        }
+        let mb = ["dat", "hea"]
+            .iter()
+            .map(|e| std::fs::metadata(dir.join(format!("{name}.{e}"))).map(|m| m.len()))
+            .sum::<std::io::Result<u64>>()? as f64
+            / 1e6;
+        let t = ours_s(name)?;
+        let py_t = py
+            .as_ref()
+            .and_then(|v| v["records"][name]["best_s"].as_f64());
+        let (py_ms, ratio, goal) = match py_t {
+            Some(p) => {
+                let r = p / t;
+                if r < 10.0 {
+                    missed.push(*code);
+                }
+                (
+                    format!("{:.1}", p * 1e3),
+                    format!("{r:.1}x"),
+                    if r >= 10.0 { "yes" } else { "**no**" }.to_owned(),
+                )
+            }
+            None => (
+                "not run (no --python)".to_owned(),
+                "-".to_owned(),
+                "-".to_owned(),
+            ),
+        };
+        writeln!(
+            s,
+            "| {code} | {mb:.2} | {:.2} | {:.0} | {:.0} | {py_ms} | {ratio} | {goal} |",
+            t * 1e3,
+            mb / t,
+            2.0 * FORMAT_SAMPLES as f64 / t / 1e6
+        )?;
+    }
+    let goal = if py.is_none() {
+        "not checked (no --python)".to_owned()
+    } else if missed.is_empty() {
+        "met for every format".to_owned()
+    } else {
+        format!(
+            "missed for format{} {}",
+            if missed.len() > 1 { "s" } else { "" },
+            missed
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    writeln!(
+        s,
+        "\nGoal (per format): reading at least 10x wfdb-python, one thread each: {goal}."
+    )?;
+    if !missed.is_empty() {
+        writeln!(
+            s,
+            "\nwfdb-python reads the byte-aligned formats (16, 24, 32, 61, 80, 160) with numpy alone (the file read into one array, reshaped; no per-sample Python code) and the FLAC formats through libsndfile (libFLAC, C; ours: claxon), so there is little interpreter overhead to win back: for the byte-aligned formats our time is mostly reading the file and writing 2 x 650,000 `i32` samples, for FLAC it is claxon's decoding against libFLAC's."
+        )?;
+    }
     Ok(s)
 }
 
@@ -913,6 +1215,40 @@ mod tests {
              | | PyTorch eager (math) | 0.500 | 0.20 / 0.30 | 64.00 | - | 1.00 |\n"
         );
         Ok(())
+    }
+
+    #[test]
+    fn format_signals_fit_every_format_and_checks_match_the_peers() {
+        let base = [
+            vec![0, 1024, 2047, 1024, 900, 1500],
+            vec![1024, 1023, 0, 2047, 2047, 1],
+        ];
+        for (code, _) in BENCH_FORMATS {
+            let f = wonhee_wfdb::Format::from_code(code).unwrap_or(wonhee_wfdb::Format::F16);
+            assert_eq!(f.code(), code);
+            let (sigs, gain) = format_signals(f, &base);
+            let (lo, hi) = f.digital_range();
+            assert!(gain > 0.0);
+            for s in &sigs {
+                assert_eq!(s.len(), 6);
+                assert!(s.iter().all(|v| (lo + 1..=hi).contains(v)), "{code}: {s:?}");
+                if code == 8 {
+                    assert!(s.windows(2).all(|w| (w[1] - w[0]).abs() <= 127), "{s:?}");
+                }
+            }
+        }
+        // The peer's checks: sum and sum of x * (i % 1021 + 1).
+        let x: Vec<i32> = (0..1023).map(|i| i - 500).collect();
+        let w: i64 = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| i64::from(v) * (i as i64 % 1021 + 1))
+            .sum();
+        assert_eq!(
+            sample_checks(&x),
+            [x.iter().map(|&v| i64::from(v)).sum(), w]
+        );
+        assert_eq!(sample_checks(&[3, -2]), [1, 3 - 4]);
     }
 
     #[test]

@@ -582,9 +582,11 @@ impl FileLayout<'_> {
 
 fn verify_checksum(spec: &SignalSpec, samples: &[i32], path: &Path, index: usize) {
     if let Some(expected) = spec.checksum {
+        // Summed in 32 bits (vectorizes), then truncated: the same low 16 bits as summing
+        // each sample's low 16 bits.
         let sum = samples
             .iter()
-            .fold(0u16, |acc, &v| acc.wrapping_add(v as u16)) as i16;
+            .fold(0u32, |acc, &v| acc.wrapping_add(v as u32)) as u16 as i16;
         if sum != expected {
             tracing::warn!(
                 file = %path.display(),
