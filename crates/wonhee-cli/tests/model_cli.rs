@@ -435,4 +435,11 @@ fn adapt_scores_each_held_out_record_after_its_first_minutes() {
         stderr_of(&o)
     );
     assert!(!bad.exists());
+    // Never into the run folder, whose metrics.json is the run's own evaluation.
+    let before = std::fs::read(run.join("config.toml")).unwrap();
+    let o = adapt(&run, "0.25").output().unwrap();
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("run folder"), "{}", stderr_of(&o));
+    assert!(!run.join("adapt.json").exists());
+    assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), before);
 }

@@ -28,6 +28,9 @@ use crate::learner::Learner;
 use crate::run::Run;
 use crate::validate::train_val_split;
 
+/// The largest fine-tuning batch accepted.
+pub const MAX_BATCH: usize = 4096;
+
 /// Salt of the per-record seeds.
 const ADAPT_SALT: u64 = 0xADA7;
 
@@ -71,8 +74,8 @@ impl AdaptOptions {
         if !(self.minutes.is_finite() && self.minutes > 0.0) {
             return bad("minutes must be positive");
         }
-        if self.batch_size == 0 {
-            return bad("batch size must be at least 1");
+        if !(1..=MAX_BATCH).contains(&self.batch_size) {
+            return bad(&format!("batch size must be 1 to {MAX_BATCH}"));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("the learning rate must be positive");
@@ -103,7 +106,8 @@ pub struct RecordAdaptation {
     pub correct_before: usize,
     /// Scored beats the adapted model classifies correctly.
     pub correct_after: usize,
-    /// Whether the model was fine-tuned (a record without labelled beats keeps the run's).
+    /// Whether the model was fine-tuned (a record without labelled beats, or zero steps, keeps
+    /// the run's).
     pub adapted: bool,
 }
 
@@ -217,7 +221,7 @@ pub fn adapt(
             scored: own_scored.len(),
             correct_before: truth(&before[offset..offset + own_scored.len()]),
             correct_after: truth(&predicted),
-            adapted: !labelled.is_empty() && !own_scored.is_empty(),
+            adapted: opts.steps > 0 && !labelled.is_empty() && !own_scored.is_empty(),
         });
         after.extend(predicted);
         offset += own_scored.len();
@@ -298,6 +302,10 @@ mod tests {
             },
             AdaptOptions {
                 batch_size: 0,
+                ..Default::default()
+            },
+            AdaptOptions {
+                batch_size: MAX_BATCH + 1,
                 ..Default::default()
             },
         ] {

@@ -129,6 +129,10 @@ fn beats_after_the_labelled_minutes_are_scored() {
     names.dedup();
     assert_eq!(names.len(), a.records.len(), "one entry per record");
 
+    assert!(
+        a.records.iter().all(|r| !r.adapted),
+        "zero steps adapt nothing"
+    );
     // Zero steps: the copy is the run's model, so both sides agree beat for beat.
     assert_eq!(a.after.confusion, a.before.confusion);
     for r in &a.records {

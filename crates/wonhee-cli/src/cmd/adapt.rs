@@ -69,6 +69,18 @@ struct AdaptFile<'a> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
+    // The run folder holds the run's own (inter-patient) metrics.json, which the report reads:
+    // patient-specific figures must never replace it.
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    if same(&args.out, &args.run) {
+        anyhow::bail!(
+            "{}: --out is the run folder, whose metrics.json holds the run's own evaluation; \
+             write the patient-specific results elsewhere",
+            args.out.display()
+        );
+    }
     let device = wonhee_model::device::parse_device(&args.device)?;
     let run = Run::open(&args.run, &device)?;
     let ds = wonhee_dataset::Dataset::open(&args.data)?;
