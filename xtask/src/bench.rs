@@ -206,26 +206,8 @@ fn raw_bytes(data: &Path) -> Result<u64> {
 }
 
 fn wfdb(opt: &Options) -> Result<String> {
-    let target = cargo::target_dir(&opt.root)?;
-    let status = cargo::cargo()
-        .current_dir(&opt.root)
-        .env("WONHEE_MITDB", &opt.data)
-        .args(["bench", "-p", "wonhee-wfdb", "--bench", "read_mitdb"])
-        .args(["--", "--noplot"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo bench -p wonhee-wfdb failed");
-    }
-    let est = |name: &str| -> Result<f64> {
-        let p = target.join(format!("criterion/mitdb/{name}/new/estimates.json"));
-        let v: Value = serde_json::from_str(
-            &std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?,
-        )?;
-        v["mean"]["point_estimate"]
-            .as_f64()
-            .map(|ns| ns / 1e9)
-            .with_context(|| format!("{}: no mean estimate", p.display()))
-    };
+    let target = cargo_bench(opt, "wonhee-wfdb", "read_mitdb", None)?;
+    let est = |name: &str| criterion_mean_s(&target, "mitdb", name);
     let (serial, parallel) = (est("read_48_records")?, est("read_48_records_parallel")?);
     let data = opt.data.to_string_lossy();
     let py = python_peer(opt, "bench_wfdb.py", &[&data, "3"])?;
@@ -451,26 +433,13 @@ fn wfdb_formats(opt: &Options) -> Result<String> {
     }
     std::fs::write(dir.join("RECORDS"), names.join("\n") + "\n")?;
 
-    let target = cargo::target_dir(&opt.root)?;
-    let status = cargo::cargo()
-        .current_dir(&opt.root)
-        .env("WONHEE_WFDB_FORMATS", dir)
-        .args(["bench", "-p", "wonhee-wfdb", "--bench", "read_formats"])
-        .args(["--", "--noplot"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo bench -p wonhee-wfdb --bench read_formats failed");
-    }
-    let ours_s = |name: &str| -> Result<f64> {
-        let p = target.join(format!("criterion/wfdb_formats/{name}/new/estimates.json"));
-        let v: Value = serde_json::from_str(
-            &std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?,
-        )?;
-        v["mean"]["point_estimate"]
-            .as_f64()
-            .map(|ns| ns / 1e9)
-            .with_context(|| format!("{}: no mean estimate", p.display()))
-    };
+    let target = cargo_bench(
+        opt,
+        "wonhee-wfdb",
+        "read_formats",
+        Some(("WONHEE_WFDB_FORMATS", dir)),
+    )?;
+    let ours_s = |name: &str| criterion_mean_s(&target, "wfdb_formats", name);
     let py = python_peer(opt, "bench_wfdb_formats.py", &["time", &dir_s, "3"])?;
     if let Some(v) = &py {
         for (name, want) in &checks {
@@ -1107,6 +1076,39 @@ fn tsne(opt: &Options) -> Result<String> {
     Ok(s)
 }
 
+/// Runs `cargo bench -p KRATE --bench BENCH` (with `WONHEE_MITDB` set, and `env` when given);
+/// returns the target folder, where criterion left its estimates.
+fn cargo_bench(
+    opt: &Options,
+    krate: &str,
+    bench: &str,
+    env: Option<(&str, &Path)>,
+) -> Result<PathBuf> {
+    let mut cmd = cargo::cargo();
+    cmd.current_dir(&opt.root)
+        .env("WONHEE_MITDB", &opt.data)
+        .args(["bench", "-p", krate, "--bench", bench, "--", "--noplot"]);
+    if let Some((key, value)) = env {
+        cmd.env(key, value);
+    }
+    if !cmd.status()?.success() {
+        bail!("cargo bench -p {krate} --bench {bench} failed");
+    }
+    cargo::target_dir(&opt.root)
+}
+
+/// Criterion's mean estimate (seconds) of benchmark `group/name` under `target`.
+fn criterion_mean_s(target: &Path, group: &str, name: &str) -> Result<f64> {
+    let p = target.join(format!("criterion/{group}/{name}/new/estimates.json"));
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?,
+    )?;
+    v["mean"]["point_estimate"]
+        .as_f64()
+        .map(|ns| ns / 1e9)
+        .with_context(|| format!("{}: no mean estimate", p.display()))
+}
+
 /// Runs a criterion bench and tabulates the mean of every benchmark in the given groups.
 fn criterion(
     opt: &Options,
@@ -1115,15 +1117,7 @@ fn criterion(
     groups: &[&str],
     title: &str,
 ) -> Result<String> {
-    let target = cargo::target_dir(&opt.root)?;
-    let status = cargo::cargo()
-        .current_dir(&opt.root)
-        .env("WONHEE_MITDB", &opt.data)
-        .args(["bench", "-p", krate, "--bench", bench, "--", "--noplot"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo bench -p {krate} --bench {bench} failed");
-    }
+    let target = cargo_bench(opt, krate, bench, None)?;
     let mut s = String::new();
     writeln!(
         s,
@@ -1156,11 +1150,7 @@ cargo xtask bench {}   # = cargo bench -p {krate} --bench {bench}
             .collect();
         names.sort();
         for n in names {
-            let p = dir.join(&n).join("new/estimates.json");
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p)?)?;
-            let ns = v["mean"]["point_estimate"]
-                .as_f64()
-                .with_context(|| format!("{}: no mean", p.display()))?;
+            let ns = criterion_mean_s(&target, g, &n)? * 1e9;
             let t = if ns >= 1e9 {
                 format!("{:.2} s", ns / 1e9)
             } else if ns >= 1e6 {
