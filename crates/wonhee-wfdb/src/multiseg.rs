@@ -292,10 +292,14 @@ pub(crate) fn signal_list(rec: &Record) -> Result<Vec<SignalSpec>> {
 }
 
 /// One data segment once read: per held signal, its spec there and its samples.
+/// One segment's selected signals: each the segment's spec and samples, or `None` where the
+/// segment lacks it (or is null).
+type SegmentSignals = Vec<Option<(SignalSpec, Vec<i32>)>>;
+
 struct ReadSegment {
     name: String,
     len: usize,
-    sigs: Vec<Option<(SignalSpec, Vec<i32>)>>,
+    sigs: SegmentSignals,
 }
 
 /// Reads the `selected` signals of multi-segment record `rec` as one record.
@@ -306,18 +310,7 @@ pub(crate) fn read(
 ) -> Result<SegmentedSignals> {
     let h = rec.header();
     let hp = rec.header_path();
-    let n_sig = h.n_sig();
-    for (slot, &i) in selected.iter().enumerate() {
-        if selected[..slot].contains(&i) {
-            return Err(WfdbError::invalid(hp, format!("signal {i} selected twice")));
-        }
-        if i >= n_sig {
-            return Err(WfdbError::invalid(
-                hp,
-                format!("signal {i} does not exist (the record has {n_sig})"),
-            ));
-        }
-    }
+    check_selection(hp, selected, h.n_sig())?;
     let layout = h.layout().unwrap_or(Layout::Fixed);
     let list = signal_list(rec)?;
     let data = match layout {
@@ -334,103 +327,158 @@ pub(crate) fn read(
     for seg in data {
         total = total.checked_add(seg.len).ok_or_else(too_long)?;
         let len = usize::try_from(seg.len).map_err(|_| too_long())?;
-        let mut sigs: Vec<Option<(SignalSpec, Vec<i32>)>> = vec![None; selected.len()];
-        if seg.is_null() {
-            read_segs.push(ReadSegment {
-                name: seg.name.clone(),
-                len,
-                sigs,
-            });
-            continue;
-        }
-        let s = open_segment(rec, seg)?;
-        let sp = s.header_path();
-        let sh = s.header();
-        if sh.fs != h.fs {
-            return Err(WfdbError::invalid(
-                sp,
-                format!(
-                    "sampling frequency {} differs from the multi-segment record's {}",
-                    sh.fs, h.fs
-                ),
-            ));
-        }
-        if layout == Layout::Fixed && sh.n_sig() != n_sig {
-            return Err(WfdbError::invalid(
-                sp,
-                format!(
-                    "has {} signals; every segment of the fixed-layout record {} has {n_sig}",
-                    sh.n_sig(),
-                    rec.name()
-                ),
-            ));
-        }
-        // The segment's signal for each selected one, and the distinct ones to read.
-        let mut in_seg: Vec<Option<usize>> = Vec::with_capacity(selected.len());
-        let mut to_read: Vec<usize> = Vec::new();
-        for &i in selected {
-            let j = match layout {
-                Layout::Fixed => Some(i),
-                Layout::Variable => sh.signal_index(&list[i].description),
+        let sigs = if seg.is_null() {
+            vec![None; selected.len()]
+        } else {
+            let sel = Selection {
+                rec,
+                layout,
+                list: &list,
+                selected,
             };
-            if let Some(j) = j {
-                let (have, want) = (sh.signals[j].samples_per_frame, list[i].samples_per_frame);
-                if have != want {
-                    return Err(WfdbError::invalid(
-                        sp,
-                        format!(
-                            "signal {j} ({}) has {have} samples per frame, {want} in {}",
-                            list[i].description,
-                            if layout == Layout::Variable {
-                                "the layout header"
-                            } else {
-                                "the record's first segment"
-                            }
-                        ),
-                    ));
-                }
-                if !to_read.contains(&j) {
-                    to_read.push(j);
-                }
-            }
-            in_seg.push(j);
-        }
-        if to_read.is_empty() {
-            // Not read (as wfdb-python skips it); its length is still checked where given.
-            if let Some(n) = sh.sig_len
-                && n != seg.len
-            {
-                return Err(length_mismatch(sp, n, seg, rec));
-            }
-            read_segs.push(ReadSegment {
-                name: seg.name.clone(),
-                len,
-                sigs,
-            });
-            continue;
-        }
-        let n = s.read_selected_into(&to_read, &mut buf, on_file)?;
-        if n as u64 != seg.len {
-            return Err(length_mismatch(sp, n as u64, seg, rec));
-        }
-        for (slot, j) in in_seg.iter().enumerate() {
-            if let Some(j) = *j {
-                let pos = to_read.iter().position(|&k| k == j).unwrap_or(0);
-                let samples = buf.digital.get(pos).cloned().unwrap_or_default();
-                backed = backed.saturating_add(samples.len() as u64);
-                let mut spec = sh.signals[j].clone();
-                spec.description
-                    .clone_from(&list[selected[slot]].description);
-                sigs[slot] = Some((spec, samples));
-            }
-        }
+            read_segment(&sel, seg, &mut buf, on_file)?
+        };
+        backed = sigs
+            .iter()
+            .flatten()
+            .fold(backed, |b, (_, v)| b.saturating_add(v.len() as u64));
         read_segs.push(ReadSegment {
             name: seg.name.clone(),
             len,
             sigs,
         });
     }
+    join(rec, layout, &list, selected, read_segs, total, backed)
+}
 
+/// Refuses a selection that names a signal twice or one the record lacks.
+fn check_selection(hp: &Path, selected: &[usize], n_sig: usize) -> Result<()> {
+    for (slot, &i) in selected.iter().enumerate() {
+        if selected[..slot].contains(&i) {
+            return Err(WfdbError::invalid(hp, format!("signal {i} selected twice")));
+        }
+        if i >= n_sig {
+            return Err(WfdbError::invalid(
+                hp,
+                format!("signal {i} does not exist (the record has {n_sig})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What every segment's read shares: the record, its layout, its full signal list and the
+/// selected signals.
+struct Selection<'a> {
+    rec: &'a Record,
+    layout: Layout,
+    list: &'a [SignalSpec],
+    selected: &'a [usize],
+}
+
+/// The selected signals of one (non-null) segment: for each, the segment's spec (with the
+/// record's description) and samples, or `None` where the segment lacks it.
+fn read_segment(
+    sel: &Selection<'_>,
+    seg: &Segment,
+    buf: &mut ReadBuffers,
+    on_file: &mut dyn FnMut(&Path, &[u8]),
+) -> Result<SegmentSignals> {
+    let (rec, layout, list, selected) = (sel.rec, sel.layout, sel.list, sel.selected);
+    let h = rec.header();
+    let s = open_segment(rec, seg)?;
+    let sp = s.header_path();
+    let sh = s.header();
+    if sh.fs != h.fs {
+        return Err(WfdbError::invalid(
+            sp,
+            format!(
+                "sampling frequency {} differs from the multi-segment record's {}",
+                sh.fs, h.fs
+            ),
+        ));
+    }
+    let n_sig = h.n_sig();
+    if layout == Layout::Fixed && sh.n_sig() != n_sig {
+        return Err(WfdbError::invalid(
+            sp,
+            format!(
+                "has {} signals; every segment of the fixed-layout record {} has {n_sig}",
+                sh.n_sig(),
+                rec.name()
+            ),
+        ));
+    }
+    // The segment's signal for each selected one, and the distinct ones to read.
+    let mut in_seg: Vec<Option<usize>> = Vec::with_capacity(selected.len());
+    let mut to_read: Vec<usize> = Vec::new();
+    for &i in selected {
+        let j = match layout {
+            Layout::Fixed => Some(i),
+            Layout::Variable => sh.signal_index(&list[i].description),
+        };
+        if let Some(j) = j {
+            let (have, want) = (sh.signals[j].samples_per_frame, list[i].samples_per_frame);
+            if have != want {
+                return Err(WfdbError::invalid(
+                    sp,
+                    format!(
+                        "signal {j} ({}) has {have} samples per frame, {want} in {}",
+                        list[i].description,
+                        if layout == Layout::Variable {
+                            "the layout header"
+                        } else {
+                            "the record's first segment"
+                        }
+                    ),
+                ));
+            }
+            if !to_read.contains(&j) {
+                to_read.push(j);
+            }
+        }
+        in_seg.push(j);
+    }
+    let mut sigs = vec![None; selected.len()];
+    if to_read.is_empty() {
+        // Not read (as wfdb-python skips it); its length is still checked where given.
+        if let Some(n) = sh.sig_len
+            && n != seg.len
+        {
+            return Err(length_mismatch(sp, n, seg, rec));
+        }
+        return Ok(sigs);
+    }
+    let n = s.read_selected_into(&to_read, buf, on_file)?;
+    if n as u64 != seg.len {
+        return Err(length_mismatch(sp, n as u64, seg, rec));
+    }
+    for (slot, j) in in_seg.iter().enumerate() {
+        if let Some(j) = *j {
+            let pos = to_read.iter().position(|&k| k == j).unwrap_or(0);
+            let samples = buf.digital.get(pos).cloned().unwrap_or_default();
+            let mut spec = sh.signals[j].clone();
+            spec.description
+                .clone_from(&list[selected[slot]].description);
+            sigs[slot] = Some((spec, samples));
+        }
+    }
+    Ok(sigs)
+}
+
+/// Joins the read segments into one record of `total` frames, invalid samples filling null
+/// segments and missing signals; `backed` samples came from files, which bounds the filler.
+fn join(
+    rec: &Record,
+    layout: Layout,
+    list: &[SignalSpec],
+    selected: &[usize],
+    read_segs: Vec<ReadSegment>,
+    total: u64,
+    backed: u64,
+) -> Result<SegmentedSignals> {
+    let hp = rec.header_path();
+    let too_long = || WfdbError::invalid(hp, "record too long for this platform");
     // The reference spec of each selected signal.
     let specs: Vec<SignalSpec> = selected
         .iter()
@@ -490,7 +538,7 @@ pub(crate) fn read(
     Ok(SegmentedSignals {
         signals: Signals {
             specs,
-            fs: h.fs,
+            fs: rec.header().fs,
             n_samples: total,
             digital,
         },
