@@ -346,6 +346,49 @@ fn sample_checks(x: &[i32]) -> [i64; 2] {
 fn wfdb_formats(opt: &Options) -> Result<String> {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
+    let (expected, names, checks) = write_format_records(opt, dir)?;
+    let dir_s = dir.to_string_lossy().into_owned();
+    let target = cargo_bench(
+        opt,
+        "wonhee-wfdb",
+        "read_formats",
+        Some(("WONHEE_WFDB_FORMATS", dir)),
+    )?;
+    let ours_s = |name: &str| criterion_mean_s(&target, "wfdb_formats", name);
+    let py = python_peer(opt, "bench_wfdb_formats.py", &["time", &dir_s, "3"])?;
+    if let Some(v) = &py {
+        for (name, want) in &checks {
+            let got: Vec<[i64; 2]> = v["records"][name]["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| [c[0].as_i64().unwrap_or(0), c[1].as_i64().unwrap_or(0)])
+                .collect();
+            if &got != want {
+                bail!("{name}: wfdb-python reads other values than ours ({got:?} vs {want:?})");
+            }
+        }
+    }
+
+    format_table(dir, &expected, &names, py.as_ref(), &ours_s)
+}
+
+/// One benchmark record per format, as generated: name, format code, whether our writer wrote
+/// it, and its two signals' samples.
+type FormatRecord = (String, u16, bool, [Vec<i32>; 2]);
+
+/// The per-format records written into `dir` (ours by our writer, the others by the peer when
+/// there is one), each read back by our reader and checked against what was generated; returns
+/// every record in table order, the names of those on disk, and their sample checks.
+#[allow(clippy::type_complexity)]
+fn write_format_records(
+    opt: &Options,
+    dir: &Path,
+) -> Result<(
+    Vec<FormatRecord>,
+    Vec<String>,
+    std::collections::BTreeMap<String, Vec<[i64; 2]>>,
+)> {
     let fs = 360.0;
     let ecg = crate::synth::generate(
         2026,
@@ -432,29 +475,17 @@ fn wfdb_formats(opt: &Options) -> Result<String> {
         names.push(name.clone());
     }
     std::fs::write(dir.join("RECORDS"), names.join("\n") + "\n")?;
+    Ok((expected, names, checks))
+}
 
-    let target = cargo_bench(
-        opt,
-        "wonhee-wfdb",
-        "read_formats",
-        Some(("WONHEE_WFDB_FORMATS", dir)),
-    )?;
-    let ours_s = |name: &str| criterion_mean_s(&target, "wfdb_formats", name);
-    let py = python_peer(opt, "bench_wfdb_formats.py", &["time", &dir_s, "3"])?;
-    if let Some(v) = &py {
-        for (name, want) in &checks {
-            let got: Vec<[i64; 2]> = v["records"][name]["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| [c[0].as_i64().unwrap_or(0), c[1].as_i64().unwrap_or(0)])
-                .collect();
-            if &got != want {
-                bail!("{name}: wfdb-python reads other values than ours ({got:?} vs {want:?})");
-            }
-        }
-    }
-
+/// The per-format table: ours (`ours_s`, seconds) against the peer's timings `py`.
+fn format_table(
+    dir: &Path,
+    expected: &[FormatRecord],
+    names: &[String],
+    py: Option<&Value>,
+    ours_s: &dyn Fn(&str) -> Result<f64>,
+) -> Result<String> {
     let mut s = String::new();
     writeln!(
         s,
@@ -473,7 +504,7 @@ fn wfdb_formats(opt: &Options) -> Result<String> {
     )?;
     writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---|")?;
     let mut missed = Vec::new();
-    for (name, code, _, _) in &expected {
+    for (name, code, _, _) in expected {
         if !names.contains(name) {
             writeln!(
                 s,
