@@ -206,6 +206,46 @@ pub(crate) fn count_frames(
     }
 }
 
+/// Which part of the stream to decode: `frames` of `spf` samples after `offset` (the header's
+/// length, else STREAMINFO's total; `None`: the whole stream) and the sample per channel to stop
+/// at, checked against `limit`; `None` when there is nothing to decode.
+fn decode_range(
+    path: &Path,
+    file_len: usize,
+    sig_len: Option<u64>,
+    stream_samples: Option<u64>,
+    spf: u64,
+    offset: u64,
+    limit: u64,
+) -> Result<Option<(Option<u64>, Option<u64>)>> {
+    let frames = match sig_len {
+        Some(n) if n > 0 => Some(n),
+        _ => stream_samples.map(|t| t.saturating_sub(offset) / spf),
+    };
+    if frames == Some(0) {
+        return Ok(None);
+    }
+    let end = match frames {
+        Some(n) => Some(
+            n.checked_mul(spf)
+                .and_then(|s| s.checked_add(offset))
+                .ok_or_else(|| WfdbError::invalid(path, "record too long for this platform"))?,
+        ),
+        None => None,
+    };
+    if let Some(e) = end.filter(|&e| e > limit) {
+        return Err(WfdbError::invalid(
+            path,
+            format!(
+                "the header's length (else the stream's STREAMINFO) asks for {e} samples per \
+                 channel (offset included) of a FLAC file of {file_len} bytes; at most {limit} \
+                 are decoded from it ({MAX_SAMPLES_PER_BYTE} samples per byte of all channels)"
+            ),
+        ));
+    }
+    Ok(Some((frames, end)))
+}
+
 /// Decodes the wanted signals of a FLAC file (`bytes`; its signals `in_file`, in file order)
 /// into `chans` (one vector per signal of the file, the unwanted ones empty): `sig_len` frames
 /// (the header's length; without one, STREAMINFO's total, else the whole stream). Returns the
@@ -230,34 +270,12 @@ pub(crate) fn decode(
     let mut reader = open(bytes, path, spec, k)?;
     let info = reader.streaminfo();
     let too_long = || WfdbError::invalid(path, "record too long for this platform");
-    // The stream's samples per channel to decode (`None`: all of them).
-    let frames = match sig_len {
-        Some(n) if n > 0 => Some(n),
-        _ => info.samples.map(|t| t.saturating_sub(offset) / spf),
-    };
-    let end = match frames {
-        Some(n) => Some(
-            n.checked_mul(spf)
-                .and_then(|s| s.checked_add(offset))
-                .ok_or_else(too_long)?,
-        ),
-        None => None,
-    };
-    if frames == Some(0) {
-        return Ok(0);
-    }
     let limit = max_samples(bytes.len()) / k as u64;
-    if let Some(e) = end.filter(|&e| e > limit) {
-        return Err(WfdbError::invalid(
-            path,
-            format!(
-                "the header's length (else the stream's STREAMINFO) asks for {e} samples per \
-                 channel (offset included) of a FLAC file of {} bytes; at most {limit} are \
-                 decoded from it ({MAX_SAMPLES_PER_BYTE} samples per byte of all channels)",
-                bytes.len()
-            ),
-        ));
-    }
+    let Some((frames, end)) =
+        decode_range(path, bytes.len(), sig_len, info.samples, spf, offset, limit)?
+    else {
+        return Ok(0);
+    };
     // Valid samples of the stream's bit depth (at most the format's, checked by `open`).
     let half = 1i64 << (info.bits_per_sample.clamp(1, 32) - 1);
     let (lo, hi) = (-half, half - 1);
