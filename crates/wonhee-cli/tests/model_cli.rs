@@ -69,12 +69,27 @@ fn train_writes_a_complete_run_and_eval_writes_metrics() {
         .arg("--data")
         .arg(data)
         .args(["--bootstrap", "20", "--max-windows", "40"])
+        .arg("--predictions")
+        .arg(run.join("predictions.csv"))
         .assert()
         .success();
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
     let acc = m["classification"]["accuracy"]["value"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&acc), "{acc}");
+    // One row per classified window, the same accuracy.
+    let preds = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = preds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(
+        rows.len() as u64,
+        m["classification"]["n"].as_u64().unwrap()
+    );
+    let correct = rows.iter().filter(|r| r[3] == r[4]).count();
+    assert!((correct as f64 / rows.len() as f64 - acc).abs() < 1e-9);
     assert!(run.join("metrics.md").is_file());
     assert!(run.join("examples.json").is_file());
     // Every file of the run has ordinary permissions, not a temporary file's owner-only ones.

@@ -5,7 +5,7 @@
 //! `wonhee-eval`; the imputation mask of a window depends only on (seed, K, window index), so a
 //! window can be re-imputed outside this function with exactly the same hidden points.
 
-use candle_core::{D, Tensor};
+use candle_core::Tensor;
 use wonhee_dataset::{Dataset, Side, SplitKind};
 use wonhee_eval::{
     Bootstrap, ClassificationReport, EvalProtocol, ForecastEval, ForecastReport, ImputationEval,
@@ -95,16 +95,17 @@ fn rr_intervals(ds: &Dataset) -> Vec<usize> {
         .collect()
 }
 
-/// The predicted class of every window of `idx` (argmax of the model's logits), in batches
-/// of `x.len() / window_len` windows filled through `x`; `progress` gets the windows done.
-pub(crate) fn predicted_classes(
+/// The classification logits of every window of `idx`, row-major `[idx.len(), n_classes]`,
+/// in batches of `x.len() / window_len` windows filled through `x`; `progress` gets the windows
+/// done.
+pub(crate) fn class_logits(
     model: &WonHee,
     ds: &Dataset,
     idx: &[usize],
     scaler: &Scaler,
     x: &mut [f32],
     progress: &dyn Fn(usize),
-) -> Result<Vec<u8>> {
+) -> Result<Vec<f32>> {
     let l = ds.window_len();
     let batch = (x.len() / l).max(1);
     if x.len() < l {
@@ -114,20 +115,143 @@ pub(crate) fn predicted_classes(
         )));
     }
     let dev = model.device();
-    let mut y_pred = Vec::with_capacity(idx.len());
-    for chunk in idx.chunks(batch) {
+    let k = model.config().n_classes;
+    let mut logits = Vec::with_capacity(idx.len() * k);
+    for (j, chunk) in idx.chunks(batch).enumerate() {
         let b = chunk.len();
         ds.fill_batch(chunk, scaler, &mut x[..b * l])?;
         let xt = Tensor::from_slice(&x[..b * l], (b, l), dev)?;
         let rt = rhythm_batch(model.config(), ds, chunk, dev)?;
-        let pred = model
-            .forward_classify_with(&xt, rt.as_ref(), false)?
-            .argmax(D::Minus1)?
-            .to_vec1::<u32>()?;
-        y_pred.extend(pred.iter().map(|&p| p as u8));
-        progress(y_pred.len());
+        let out = model.forward_classify_with(&xt, rt.as_ref(), false)?;
+        logits.extend(out.flatten_all()?.to_vec1::<f32>()?);
+        progress((j * batch + b).min(idx.len()));
     }
-    Ok(y_pred)
+    Ok(logits)
+}
+
+/// The index of the largest value of each row of `k` values (the first one on ties).
+pub(crate) fn argmax_rows(values: &[f32], k: usize) -> Vec<u8> {
+    values
+        .chunks(k.max(1))
+        .map(|row| {
+            let mut best = 0;
+            for (c, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = c;
+                }
+            }
+            best as u8
+        })
+        .collect()
+}
+
+/// The predicted class of every window of `idx` (argmax of the model's logits); see
+/// [`class_logits`].
+pub(crate) fn predicted_classes(
+    model: &WonHee,
+    ds: &Dataset,
+    idx: &[usize],
+    scaler: &Scaler,
+    x: &mut [f32],
+    progress: &dyn Fn(usize),
+) -> Result<Vec<u8>> {
+    let logits = class_logits(model, ds, idx, scaler, x, progress)?;
+    Ok(argmax_rows(&logits, model.config().n_classes))
+}
+
+/// Per-window class probabilities of a run on its held-out side (`wonhee eval --predictions`):
+/// what ensembles and calibration are built from.
+#[derive(Debug, Clone)]
+pub struct WindowPredictions {
+    /// Class names in label order.
+    pub class_names: Vec<String>,
+    /// Dataset window index of each row.
+    pub windows: Vec<usize>,
+    /// Record name of each row.
+    pub records: Vec<String>,
+    /// Window centre (sample at the prepared rate) of each row.
+    pub centres: Vec<i64>,
+    /// Reference label of each row.
+    pub y_true: Vec<u8>,
+    /// Softmax probabilities, row-major `[rows, classes]`.
+    pub probabilities: Vec<f32>,
+}
+
+impl WindowPredictions {
+    /// The predicted class of each row (largest probability).
+    pub fn predicted(&self) -> Vec<u8> {
+        argmax_rows(&self.probabilities, self.class_names.len())
+    }
+
+    /// The table as CSV: `window,record,centre,true_class,pred_class,p_<class>...`.
+    pub fn to_csv(&self) -> String {
+        let k = self.class_names.len();
+        let mut out = String::from("window,record,centre,true_class,pred_class");
+        for c in &self.class_names {
+            out.push_str(",p_");
+            out.push_str(c);
+        }
+        out.push('\n');
+        let pred = self.predicted();
+        for (r, row) in self.probabilities.chunks(k).enumerate() {
+            use std::fmt::Write as _;
+            let _ = write!(
+                out,
+                "{},{},{},{},{}",
+                self.windows[r],
+                self.records[r],
+                self.centres[r],
+                self.class_names[usize::from(self.y_true[r])],
+                self.class_names[usize::from(pred[r])]
+            );
+            for p in row {
+                let _ = write!(out, ",{p:.6}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Class probabilities of every window on the held-out side of `ds` for `run` (the windows and
+/// order that [`evaluate`] classifies); `progress` gets (windows done, total).
+pub fn predict_windows(
+    run: &Run,
+    ds: &Dataset,
+    batch: usize,
+    progress: &dyn Fn(usize, usize),
+) -> Result<WindowPredictions> {
+    check_dataset(run, ds)?;
+    let idx = ds.indices(eval_side(run));
+    let l = ds.window_len();
+    let mut x = vec![0f32; batch.max(1) * l];
+    let scaler = run.info.dataset.scaler;
+    let n = idx.len();
+    let mut p = class_logits(&run.model, ds, &idx, &scaler, &mut x, &|d| progress(d, n))?;
+    let k = run.model.config().n_classes;
+    for row in p.chunks_mut(k.max(1)) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f64;
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            sum += f64::from(*v);
+        }
+        for v in row.iter_mut() {
+            *v = (f64::from(*v) / sum) as f32;
+        }
+    }
+    let rec = ds.window_records();
+    Ok(WindowPredictions {
+        class_names: ds.class_names().to_vec(),
+        records: idx
+            .iter()
+            .map(|&i| ds.records()[usize::from(rec[i])].clone())
+            .collect(),
+        centres: idx.iter().map(|&i| ds.centres()[i]).collect(),
+        y_true: idx.iter().map(|&i| ds.labels()[i]).collect(),
+        windows: idx,
+        probabilities: p,
+    })
 }
 
 /// The classification report of predictions `y_pred` for windows `idx`; with `by_record`,

@@ -66,7 +66,9 @@ pub use batch::{Batch, rhythm_batch};
 pub use classify::{BeatClass, classify_beats};
 pub use embed::embed_windows;
 pub use error::{Result, TrainError};
-pub use evaluate::{EvalOptions, check_dataset, eval_side, evaluate};
+pub use evaluate::{
+    EvalOptions, WindowPredictions, check_dataset, eval_side, evaluate, predict_windows,
+};
 pub use infer::{
     BeatPrediction, Units, fill_window, forecast_after, forecast_batch, impute_batch,
     predict_record,

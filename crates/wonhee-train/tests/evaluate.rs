@@ -10,7 +10,8 @@ use candle_core::Device;
 use wonhee_dataset::{Dataset, PrepareConfig, Side, prepare, read_record_list, write_dataset};
 use wonhee_eval::{Bootstrap, EvalProtocol};
 use wonhee_train::{
-    EvalOptions, Run, RunConfig, TrainOptions, Units, evaluate, fill_window, predict_record, train,
+    EvalOptions, Run, RunConfig, TrainOptions, Units, evaluate, fill_window, predict_record,
+    predict_windows, train,
 };
 
 fn fixtures() -> PathBuf {
@@ -113,6 +114,39 @@ fn evaluate_reports_every_task_on_the_test_side() {
 
 /// `evaluate` hides points inside a batch; `fill_window` gets them as truly missing values.
 /// Both must give the same errors (nothing leaks through the batch path).
+/// `predict_windows` (`wonhee eval --predictions`) covers the windows `evaluate` classifies, in
+/// its order, with probabilities that sum to one and whose argmax gives `evaluate`'s confusion.
+#[test]
+fn window_predictions_agree_with_the_evaluation() {
+    let (data, run_dir) = trained();
+    let run = Run::open(run_dir, &Device::Cpu).unwrap();
+    let ds = Dataset::open(data).unwrap();
+    let (m, _) = evaluate(&run, &ds, &opts(Some(4))).unwrap();
+    let c = m.classification.as_ref().unwrap();
+    // Another batch size: the rows must not depend on it.
+    let p = predict_windows(&run, &ds, 7, &|_, _| ()).unwrap();
+    assert_eq!(p.windows, ds.indices(Side::Test));
+    let k = p.class_names.len();
+    assert_eq!(p.probabilities.len(), p.windows.len() * k);
+    for row in p.probabilities.chunks(k) {
+        let s: f32 = row.iter().sum();
+        assert!((s - 1.0).abs() < 1e-4, "{row:?}");
+        assert!(row.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+    let mut confusion = vec![vec![0u64; k]; k];
+    for (t, q) in p.y_true.iter().zip(p.predicted()) {
+        confusion[usize::from(*t)][usize::from(q)] += 1;
+    }
+    assert_eq!(confusion, c.confusion);
+    let csv = p.to_csv();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "window,record,centre,true_class,pred_class,p_N,p_S,p_V,p_F,p_Q"
+    );
+    assert_eq!(lines.count(), p.windows.len());
+}
+
 #[test]
 fn evaluate_agrees_with_single_window_imputation_without_the_values() {
     let (data, run_dir) = trained();

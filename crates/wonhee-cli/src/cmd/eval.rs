@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use wonhee_eval::{Bootstrap, EvalProtocol};
-use wonhee_train::{EXAMPLES_FILE, EvalOptions, METRICS_FILE, Run, evaluate};
+use wonhee_train::{EXAMPLES_FILE, EvalOptions, METRICS_FILE, Run, evaluate, predict_windows};
 
 /// Markdown rendering of `metrics.json`.
 pub const METRICS_MD: &str = "metrics.md";
@@ -37,6 +37,10 @@ pub struct Args {
     /// Print the Markdown tables to stdout.
     #[arg(long)]
     print: bool,
+    /// Also write every held-out window's class probabilities here (CSV:
+    /// `window,record,centre,true_class,pred_class,p_N,...`), for ensembles and calibration.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -60,6 +64,12 @@ pub fn run(args: Args) -> Result<()> {
         progress: &progress,
     };
     let (mut metrics, examples) = evaluate(&run, &ds, &opts)?;
+    let predictions = match &args.predictions {
+        Some(_) => Some(predict_windows(&run, &ds, args.batch, &|d, n| {
+            progress("class probabilities", d, n)
+        })?),
+        None => None,
+    };
     bar.finish_and_clear();
     metrics
         .meta
@@ -69,6 +79,9 @@ pub fn run(args: Args) -> Result<()> {
     let md = metrics.to_markdown();
     wonhee_fs::write_atomic(&args.run.join(METRICS_MD), md.as_bytes())?;
     examples.write(&args.run.join(EXAMPLES_FILE))?;
+    if let (Some(path), Some(p)) = (&args.predictions, &predictions) {
+        wonhee_fs::write_atomic(path, p.to_csv().as_bytes())?;
+    }
     if args.print {
         println!("{md}");
     }
