@@ -921,102 +921,226 @@ fn prepare(opt: &Options) -> Result<String> {
     Ok(s)
 }
 
-/// `bench model`: one training step's time and throughput at P = 8 and P = 1, with PyTorch's
-/// alongside when a Python is given.
+/// The cases of `bench model`: (patch, attention dropout, warm-up steps, timed steps, rounds).
+/// The paper's model has attention dropout 0.1; without it PyTorch's fused CPU attention
+/// applies. Each round runs ours and then every peer variant; a side's figures are over all
+/// its timed steps of all rounds, so a noisy minute on a shared machine weighs on both sides.
+const MODEL_CASES: [(usize, f64, usize, usize, usize); 4] = [
+    (8, 0.1, 3, 20, 2),
+    (1, 0.1, 1, 5, 1),
+    (8, 0.0, 3, 20, 2),
+    (1, 0.0, 1, 5, 1),
+];
+
+/// The PyTorch peer's variants: name and `model_bench.py` flags. The fastest one (by median
+/// step) is the peer of each case.
+const TORCH_VARIANTS: [(&str, &[&str]); 2] = [
+    (
+        "eager (SDPA, F.rms_norm, fused AdamW)",
+        &[
+            "--attention",
+            "sdpa",
+            "--norm",
+            "fused",
+            "--optimizer",
+            "fused",
+        ],
+    ),
+    (
+        "torch.compile (inductor)",
+        &[
+            "--attention",
+            "sdpa",
+            "--norm",
+            "fused",
+            "--optimizer",
+            "fused",
+            "--compile",
+        ],
+    ),
+];
+
+/// `bench model`: the trainer's full training step (`wonhee bench train`: three task passes,
+/// summed gradients, AdamW) at P = 8 and P = 1, batch 32, against the fastest PyTorch peer of
+/// the same step, back to back, by median step time.
 fn model(opt: &Options) -> Result<String> {
-    let v = run_bench_model(opt)?;
+    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut rows = Vec::new();
+    for &(patch, attn, warmup, steps, rounds) in &MODEL_CASES {
+        let mut ours_runs = Vec::new();
+        let mut peer_runs: Vec<Vec<Value>> = vec![Vec::new(); TORCH_VARIANTS.len()];
+        for round in 0..rounds {
+            println!(
+                "bench model: P = {patch}, attention dropout {attn}, round {} ...",
+                round + 1
+            );
+            ours_runs.push(json_of(
+                Command::new(&wonhee)
+                    .args(["bench", "train", "--config"])
+                    .arg(opt.root.join("configs/paper.toml"))
+                    .args(["--batch", "32", "--patch", &patch.to_string()])
+                    .args(["--attn-dropout", &attn.to_string()])
+                    .args([
+                        "--steps",
+                        &steps.to_string(),
+                        "--warmup",
+                        &warmup.to_string(),
+                    ]),
+                "wonhee bench train",
+            )?);
+            let Some(py) = &opt.python else { continue };
+            for (runs, (_, flags)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
+                let script = opt.root.join("docs/reference-scripts/model_bench.py");
+                let mut cmd = Command::new(py);
+                cmd.arg(script)
+                    .args(["--patch", &patch.to_string(), "--batch", "32"])
+                    .args(["--attn-dropout", &attn.to_string()])
+                    .args([
+                        "--steps",
+                        &steps.to_string(),
+                        "--warmup",
+                        &warmup.to_string(),
+                    ])
+                    .args(["--threads", &threads.to_string()])
+                    .args(["--expect-params", &ours_runs[0]["parameters"].to_string()])
+                    .args(flags);
+                runs.push(json_of(&mut cmd, "model_bench.py")?);
+            }
+        }
+        let ours = pool_runs(&ours_runs);
+        let peers: Vec<Value> = peer_runs
+            .iter()
+            .zip(TORCH_VARIANTS)
+            .filter(|(runs, _)| !runs.is_empty())
+            .map(|(runs, (name, _))| {
+                let mut v = pool_runs(runs);
+                v["variant"] = name.into();
+                v
+            })
+            .collect();
+        rows.push(
+            serde_json::json!({"patch": patch, "attn_dropout": attn, "ours": ours, "torch": peers}),
+        );
+    }
+    if opt.python.is_none() {
+        println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
+    }
     let mut s = String::new();
     writeln!(
         s,
-        "## Model: one training step (3 task forwards + summed loss + backward), batch 32\n"
+        "## Model: one full training step (three task passes, summed gradients, AdamW), batch 32\n"
+    )?;
+    writeln!(s, "{} Both frameworks use {threads} threads.\n", machine())?;
+    writeln!(
+        s,
+        "```sh\ncargo xtask bench model --python /path/to/venv/bin/python   # ours: wonhee bench train; peer: docs/reference-scripts/model_bench.py\n```\n"
     )?;
     writeln!(
         s,
-        "{} Both frameworks use {} threads.\n",
-        machine(),
-        v["threads"]
+        "The paper's model (`configs/paper.toml`: 2,625,927 parameters at P = 1, 2,628,629 at P = 8, the same count in both frameworks, checked) at batch 32; P = 8 is the same model with 8-point tokens. Ours is the step `wonhee train` runs; the peer is the fastest of the PyTorch variants listed, each timed after its warm-up steps (torch.compile's compilation is in the warm-up). P = 8: two rounds (ours, then each peer variant; 20 timed steps each after 3 warm-up steps), figures over all 40 steps of a side; P = 1: one round of 5 steps after 1. Steady: mean step / best step.\n"
     )?;
     writeln!(
         s,
-        "```sh\ncargo xtask bench model --python /path/to/venv/bin/python   # runs examples/bench_model.rs; peer: docs/reference-scripts/model_bench.py\n```\n"
+        "| P | attention dropout | ours: median step (s) | steady | peak RSS (GiB) | PyTorch peer | median step (s) | steady | peak RSS (GiB) | ratio (median) |"
     )?;
-    writeln!(
-        s,
-        "| config | framework | step (s) | fwd / bwd (s) | samples/s | GFLOP/s | peak RSS (GiB) |"
-    )?;
-    writeln!(s, "|---|---|---|---|---|---|---|")?;
-    for r in v["results"].as_array().into_iter().flatten() {
-        model_rows(&mut s, r)?;
+    writeln!(s, "|---|---|---:|---:|---:|---|---:|---:|---:|---:|")?;
+    for r in &rows {
+        model_row(&mut s, r)?;
     }
-    let m = &v["candle_matmul_gflops"];
     writeln!(
         s,
-        "\nMeasured candle fp32 matmul peak in the same run: {} GFLOP/s (2048^3), {} GFLOP/s ([20512,128]x[128,384]). Per-op profile and details: [bench/model.md](bench/model.md).",
-        fixed(&m["2048x2048x2048"], 1),
-        fixed(&m["20512x128x384"], 1)
+        "\nGoal: at least 1.5x the fastest PyTorch peer by median step at P = 8 and at P = 1, with less peak memory; steps steady (mean within 10% of the best). Per-op profile: `cargo run --release -p wonhee-model --example bench_model` ([bench/model.md](bench/model.md))."
     )?;
     Ok(s)
 }
 
-/// Runs wonhee-model's `bench_model` example (PyTorch too when `--python` is given) and returns
-/// the JSON it prints.
-fn run_bench_model(opt: &Options) -> Result<Value> {
-    let mut cmd = cargo::cargo();
-    cmd.current_dir(&opt.root)
-        .args(["run", "--release", "-q", "-p", "wonhee-model"])
-        .args(["--example", "bench_model", "--"])
-        .args(["--patch", "8,1", "--batch", "32", "--steps", "2"]);
-    if let Some(py) = &opt.python {
-        cmd.arg("--torch").arg(py);
-    } else {
-        println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
-    }
-    let out = cmd.output()?;
+/// Runs `cmd` and parses the last line of its standard output as JSON.
+fn json_of(cmd: &mut Command, what: &str) -> Result<Value> {
+    let out = cmd.output().with_context(|| format!("running {what}"))?;
     if !out.status.success() {
         bail!(
-            "bench_model failed: {}",
+            "{what} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    serde_json::from_slice(&out.stdout).context("bench_model output")
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `wonhee bench train` pretty-prints one object; the peer prints one line.
+    let start = text.find('{').context("no JSON in the output")?;
+    serde_json::from_str(text[start..].trim()).with_context(|| format!("{what}: output"))
 }
 
-/// The model table's rows for one patch size: candle's, then one per PyTorch attention.
-fn model_rows(s: &mut String, r: &Value) -> std::fmt::Result {
-    let c = &r["candle"];
+/// The step figures of several runs of one side pooled: median, mean and best over all their
+/// `step_s_all`, and the largest peak RSS.
+fn pool_runs(runs: &[Value]) -> Value {
+    let mut steps: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r["step_s_all"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_f64())
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    let n = steps.len();
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(steps[n / 2]),
+        _ => Some((steps[n / 2 - 1] + steps[n / 2]) / 2.0),
+    };
+    let mean = (n > 0).then(|| steps.iter().sum::<f64>() / n as f64);
+    let rss = runs
+        .iter()
+        .filter_map(|r| r["peak_rss_bytes"].as_u64())
+        .max();
+    serde_json::json!({
+        "runs": runs.len(),
+        "step_s_median": median, "step_s_mean": mean, "step_s_best": steps.first(),
+        "peak_rss_bytes": rss,
+    })
+}
+
+/// One row of the model table: ours against the fastest peer variant (by median step).
+fn model_row(s: &mut String, r: &Value) -> std::fmt::Result {
+    let o = &r["ours"];
+    let steady = |v: &Value| match (v["step_s_mean"].as_f64(), v["step_s_best"].as_f64()) {
+        (Some(m), Some(b)) if b > 0.0 => format!("{:.2}", m / b),
+        _ => "-".into(),
+    };
+    let peer = r["torch"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["step_s_median"].is_number())
+        .min_by(|a, b| {
+            let m = |v: &Value| v["step_s_median"].as_f64().unwrap_or(f64::INFINITY);
+            m(a).total_cmp(&m(b))
+        });
+    let (name, med, st, rss, ratio) = match peer {
+        Some(t) => (
+            t["variant"].as_str().unwrap_or("?").to_string(),
+            fixed(&t["step_s_median"], 3),
+            steady(t),
+            gib(&t["peak_rss_bytes"]),
+            match (t["step_s_median"].as_f64(), o["step_s_median"].as_f64()) {
+                (Some(p), Some(q)) if q > 0.0 => format!("{:.2}x", p / q),
+                _ => "-".into(),
+            },
+        ),
+        None => (
+            "not run".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ),
+    };
     writeln!(
         s,
-        "| P = {} | candle | {} | {} / {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {name} | {med} | {st} | {rss} | {ratio} |",
         r["patch"],
-        fixed(&c["step_s"], 3),
-        fixed(&c["forward_s"], 2),
-        fixed(&c["backward_s"], 2),
-        fixed(&c["samples_per_s"], 2),
-        fixed(&c["gflops"], 1),
-        gib(&c["peak_rss_bytes"])
-    )?;
-    for t in r["torch"].as_array().into_iter().flatten() {
-        if let Some(e) = t["error"].as_str() {
-            writeln!(
-                s,
-                "| | PyTorch ({}) | failed: {e} | | | | |",
-                t["attention"]
-            )?;
-            continue;
-        }
-        writeln!(
-            s,
-            "| | PyTorch eager ({}) | {} | {} / {} | {} | {} | {} |",
-            t["attention"].as_str().unwrap_or("?"),
-            fixed(&t["step_s"], 3),
-            fixed(&t["forward_s"], 2),
-            fixed(&t["backward_s"], 2),
-            fixed(&t["samples_per_s"], 2),
-            fixed(&t["gflops"], 1),
-            gib(&t["peak_rss_bytes"])
-        )?;
-    }
-    Ok(())
+        r["attn_dropout"],
+        fixed(&o["step_s_median"], 3),
+        steady(o),
+        gib(&o["peak_rss_bytes"]),
+    )
 }
 
 /// A number with `d` decimals, `-` when it is not one.
@@ -1216,25 +1340,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn model_rows_show_candle_then_each_pytorch_attention() -> Result<()> {
+    fn pool_runs_takes_the_figures_over_every_step_of_every_run() {
+        let v = pool_runs(&[
+            serde_json::json!({"step_s_all": [3.0, 1.0], "peak_rss_bytes": 10}),
+            serde_json::json!({"step_s_all": [2.0, 6.0, 4.0], "peak_rss_bytes": 30}),
+        ]);
+        assert_eq!(v["step_s_median"], 3.0);
+        assert_eq!(v["step_s_mean"], 3.2);
+        assert_eq!(v["step_s_best"], 1.0);
+        assert_eq!(v["peak_rss_bytes"], 30);
+        assert_eq!(v["runs"], 2);
+        let e = pool_runs(&[]);
+        assert!(e["step_s_median"].is_null() && e["peak_rss_bytes"].is_null());
+    }
+
+    #[test]
+    fn model_row_compares_ours_with_the_fastest_peer() -> Result<()> {
         let r = serde_json::json!({
-            "patch": 8,
-            "candle": {"step_s": 1.23456, "forward_s": 0.5, "backward_s": 0.7,
-                       "samples_per_s": 25.9, "gflops": 12.34, "peak_rss_bytes": 2147483648u64},
+            "patch": 8, "attn_dropout": 0.1,
+            "ours": {"step_s_median": 0.5, "step_s_mean": 0.55, "step_s_best": 0.5,
+                     "peak_rss_bytes": 1073741824u64},
             "torch": [
-                {"attention": "sdpa", "error": "boom"},
-                {"attention": "math", "step_s": 0.5, "forward_s": 0.2, "backward_s": 0.3,
-                 "samples_per_s": 64, "gflops": null, "peak_rss_bytes": 1073741824u64}
+                {"variant": "slow", "step_s_median": 1.5, "step_s_mean": 1.5, "step_s_best": 1.5,
+                 "peak_rss_bytes": 2147483648u64},
+                {"variant": "fast", "step_s_median": 0.8, "step_s_mean": 0.9, "step_s_best": 0.75,
+                 "peak_rss_bytes": 2147483648u64},
+                {"variant": "broken"}
             ]
         });
         let mut s = String::new();
-        model_rows(&mut s, &r)?;
+        model_row(&mut s, &r)?;
         assert_eq!(
             s,
-            "| P = 8 | candle | 1.235 | 0.50 / 0.70 | 25.90 | 12.3 | 2.00 |\n\
-             | | PyTorch (\"sdpa\") | failed: boom | | | | |\n\
-             | | PyTorch eager (math) | 0.500 | 0.20 / 0.30 | 64.00 | - | 1.00 |\n"
+            "| 8 | 0.1 | 0.500 | 1.10 | 1.00 | fast | 0.800 | 1.20 | 2.00 | 1.60x |\n"
         );
+        let mut s = String::new();
+        model_row(
+            &mut s,
+            &serde_json::json!({"patch": 1, "attn_dropout": 0.0,
+            "ours": {"step_s_median": 2.0}, "torch": []}),
+        )?;
+        assert_eq!(s, "| 1 | 0.0 | 2.000 | - | - | not run | - | - | - | - |\n");
         Ok(())
     }
 
