@@ -227,19 +227,13 @@ pub fn predict_windows(
     let mut x = vec![0f32; batch.max(1) * l];
     let scaler = run.info.dataset.scaler;
     let n = idx.len();
-    let mut p = class_logits(&run.model, ds, &idx, &scaler, &mut x, &|d| progress(d, n))?;
+    let logits = class_logits(&run.model, ds, &idx, &scaler, &mut x, &|d| progress(d, n))?;
+    // The same softmax as `classify_beats` (`wonhee predict`'s p_ columns).
     let k = run.model.config().n_classes;
-    for row in p.chunks_mut(k.max(1)) {
-        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f64;
-        for v in row.iter_mut() {
-            *v = (*v - m).exp();
-            sum += f64::from(*v);
-        }
-        for v in row.iter_mut() {
-            *v = (f64::from(*v) / sum) as f32;
-        }
-    }
+    let logits = Tensor::from_vec(logits, (n, k), &candle_core::Device::Cpu)?;
+    let p = candle_nn::ops::softmax(&logits, candle_core::D::Minus1)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
     let rec = ds.window_records();
     Ok(WindowPredictions {
         class_names: ds.class_names().to_vec(),
