@@ -966,63 +966,10 @@ const TORCH_VARIANTS: [(&str, &[&str]); 2] = [
 fn model(opt: &Options) -> Result<String> {
     let wonhee = cargo::build_wonhee(&opt.root, false)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut rows = Vec::new();
-    for &(patch, attn, warmup, steps, rounds) in &MODEL_CASES {
-        let mut ours_runs = Vec::new();
-        let mut peer_runs: Vec<Vec<Value>> = vec![Vec::new(); TORCH_VARIANTS.len()];
-        for round in 0..rounds {
-            println!(
-                "bench model: P = {patch}, attention dropout {attn}, round {} ...",
-                round + 1
-            );
-            ours_runs.push(json_of(
-                Command::new(&wonhee)
-                    .args(["bench", "train", "--config"])
-                    .arg(opt.root.join("configs/paper.toml"))
-                    .args(["--batch", "32", "--patch", &patch.to_string()])
-                    .args(["--attn-dropout", &attn.to_string()])
-                    .args([
-                        "--steps",
-                        &steps.to_string(),
-                        "--warmup",
-                        &warmup.to_string(),
-                    ]),
-                "wonhee bench train",
-            )?);
-            let Some(py) = &opt.python else { continue };
-            for (runs, (_, flags)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
-                let script = opt.root.join("docs/reference-scripts/model_bench.py");
-                let mut cmd = Command::new(py);
-                cmd.arg(script)
-                    .args(["--patch", &patch.to_string(), "--batch", "32"])
-                    .args(["--attn-dropout", &attn.to_string()])
-                    .args([
-                        "--steps",
-                        &steps.to_string(),
-                        "--warmup",
-                        &warmup.to_string(),
-                    ])
-                    .args(["--threads", &threads.to_string()])
-                    .args(["--expect-params", &ours_runs[0]["parameters"].to_string()])
-                    .args(flags);
-                runs.push(json_of(&mut cmd, "model_bench.py")?);
-            }
-        }
-        let ours = pool_runs(&ours_runs);
-        let peers: Vec<Value> = peer_runs
-            .iter()
-            .zip(TORCH_VARIANTS)
-            .filter(|(runs, _)| !runs.is_empty())
-            .map(|(runs, (name, _))| {
-                let mut v = pool_runs(runs);
-                v["variant"] = name.into();
-                v
-            })
-            .collect();
-        rows.push(
-            serde_json::json!({"patch": patch, "attn_dropout": attn, "ours": ours, "torch": peers}),
-        );
-    }
+    let rows = MODEL_CASES
+        .iter()
+        .map(|&case| model_case(opt, &wonhee, threads, case))
+        .collect::<Result<Vec<_>>>()?;
     if opt.python.is_none() {
         println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
     }
@@ -1053,6 +1000,63 @@ fn model(opt: &Options) -> Result<String> {
         "\nGoal: at least 1.5x the fastest PyTorch peer by median step at P = 8 and at P = 1, with less peak memory; steps steady (mean within 10% of the best). Per-op profile: `cargo run --release -p wonhee-model --example bench_model` ([bench/model.md](bench/model.md))."
     )?;
     Ok(s)
+}
+
+/// One case of [`MODEL_CASES`]: its rounds of ours and every peer variant, each side's runs
+/// pooled (`{"patch", "attn_dropout", "ours", "torch": [one per variant that ran]}`).
+fn model_case(
+    opt: &Options,
+    wonhee: &Path,
+    threads: usize,
+    (patch, attn, warmup, steps, rounds): (usize, f64, usize, usize, usize),
+) -> Result<Value> {
+    // The step settings both sides take with the same flags.
+    let shared = [
+        "--batch".to_string(),
+        "32".into(),
+        "--patch".into(),
+        patch.to_string(),
+        "--attn-dropout".into(),
+        attn.to_string(),
+        "--steps".into(),
+        steps.to_string(),
+        "--warmup".into(),
+        warmup.to_string(),
+    ];
+    let script = opt.root.join("docs/reference-scripts/model_bench.py");
+    let mut ours_runs = Vec::new();
+    let mut peer_runs: Vec<Vec<Value>> = vec![Vec::new(); TORCH_VARIANTS.len()];
+    for round in 1..=rounds {
+        println!("bench model: P = {patch}, attention dropout {attn}, round {round} ...");
+        let mut cmd = Command::new(wonhee);
+        cmd.args(["bench", "train", "--config"])
+            .arg(opt.root.join("configs/paper.toml"))
+            .args(&shared);
+        ours_runs.push(json_of(&mut cmd, "wonhee bench train")?);
+        let Some(py) = &opt.python else { continue };
+        for (runs, (_, flags)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
+            let mut cmd = Command::new(py);
+            cmd.arg(&script)
+                .args(&shared)
+                .args(["--threads", &threads.to_string()])
+                .args(["--expect-params", &ours_runs[0]["parameters"].to_string()])
+                .args(flags);
+            runs.push(json_of(&mut cmd, "model_bench.py")?);
+        }
+    }
+    let peers: Vec<Value> = peer_runs
+        .iter()
+        .zip(TORCH_VARIANTS)
+        .filter(|(runs, _)| !runs.is_empty())
+        .map(|(runs, (name, _))| {
+            let mut v = pool_runs(runs);
+            v["variant"] = name.into();
+            v
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "patch": patch, "attn_dropout": attn, "ours": pool_runs(&ours_runs), "torch": peers,
+    }))
 }
 
 /// Runs `cmd` and parses the last line of its standard output as JSON.
