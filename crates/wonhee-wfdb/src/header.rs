@@ -743,6 +743,47 @@ fn next_token(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
+/// The format field of a signal line, `format[xspf][:skew][+offset]`.
+struct FormatField {
+    code: u16,
+    spf: u32,
+    skew: u32,
+    offset: u64,
+}
+
+/// Parses `format[xspf][:skew][+offset]`; the error message names the field.
+fn parse_format_field(fmt_tok: &str) -> std::result::Result<FormatField, String> {
+    let digits_end = fmt_tok
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(fmt_tok.len());
+    let code: u16 = fmt_tok[..digits_end]
+        .parse()
+        .map_err(|_| format!("format `{fmt_tok}` does not start with a number"))?;
+    let mut f = FormatField {
+        code,
+        spf: 1,
+        skew: 0,
+        offset: 0,
+    };
+    let mut modifiers = &fmt_tok[digits_end..];
+    while let Some(c) = modifiers.chars().next() {
+        let tail = &modifiers[c.len_utf8()..];
+        let n_end = tail
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let num = &tail[..n_end];
+        let bad = || format!("format field `{fmt_tok}`: bad `{c}` modifier");
+        match c {
+            'x' => f.spf = num.parse().map_err(|_| bad())?,
+            ':' => f.skew = num.parse().map_err(|_| bad())?,
+            '+' => f.offset = num.parse().map_err(|_| bad())?,
+            _ => return Err(bad()),
+        }
+        modifiers = &tail[n_end..];
+    }
+    Ok(f)
+}
+
 fn parse_signal_line(
     line: &str,
     path: &Path,
@@ -761,30 +802,12 @@ fn parse_signal_line(
     let (fmt_tok, mut rest) = next_token(rest)
         .ok_or_else(|| err(format!("signal file `{file_name}` has no format field")))?;
 
-    // format[xspf][:skew][+offset]
-    let digits_end = fmt_tok
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(fmt_tok.len());
-    let code: u16 = fmt_tok[..digits_end]
-        .parse()
-        .map_err(|_| err(format!("format `{fmt_tok}` does not start with a number")))?;
-    let (mut spf, mut skew, mut offset) = (1u32, 0u32, 0u64);
-    let mut modifiers = &fmt_tok[digits_end..];
-    while let Some(c) = modifiers.chars().next() {
-        let tail = &modifiers[c.len_utf8()..];
-        let n_end = tail
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let num = &tail[..n_end];
-        let bad = || err(format!("format field `{fmt_tok}`: bad `{c}` modifier"));
-        match c {
-            'x' => spf = num.parse().map_err(|_| bad())?,
-            ':' => skew = num.parse().map_err(|_| bad())?,
-            '+' => offset = num.parse().map_err(|_| bad())?,
-            _ => return Err(bad()),
-        }
-        modifiers = &tail[n_end..];
-    }
+    let FormatField {
+        code,
+        spf,
+        skew,
+        offset,
+    } = parse_format_field(fmt_tok).map_err(err)?;
     // Layout headers give their null files `~` format 0 (no samples stored): stand in 16.
     let null_format = (null_files && file_name == "~").then_some(Format::F16);
     let format = Format::from_code(code).or(null_format).ok_or_else(|| {
