@@ -16,6 +16,19 @@
 //! 3. what the median beat leaves: `ln(rms(beat - median) / std(median) + 0.01)`, at the best
 //!    shift, clamped to [-4.6, 2].
 //!
+//! and three timing features that put a beat's prematurity against the patient's own rhythm
+//! ([`TIMING_FEATURES`]), from the 20 RR intervals around the beat:
+//!
+//! 4. robust irregularity: the median `|ln(r_j / r_{j-1})|` over successive pairs (one or two
+//!    ectopic beats do not raise it, atrial fibrillation does), clamped to [0, 2];
+//! 5. pre-RR z: `ln(pre / m) / (irr + 0.05)`, `m` the median of the intervals and `irr`
+//!    feature 4, clamped to ±10 and scaled by 1/4: a beat 25% early in a steady rhythm reads
+//!    about -1.4, the same interval in atrial fibrillation about -0.3;
+//! 6. post-RR z: the same for the interval after the beat (a compensatory pause is positive).
+//!
+//! A model reads a prefix of the rhythm and context features ([`BEAT_FEATURE_WIDTHS`]): models
+//! made before the timing features existed read the first 8.
+//!
 //! The median beat is the point-wise median of every beat's segment from 250 ms before to
 //! 375 ms after its centre (each segment's mean removed), over blocks of about 30 minutes of
 //! the recording (a 30-minute MIT-BIH record is one block; a 24-hour recording 48), so that it
@@ -26,12 +39,34 @@
 
 use crate::rhythm::RHYTHM_FEATURES;
 
-/// Number of features [`beat_context`] gives per beat.
-pub const CONTEXT_FEATURES: usize = 4;
+/// Number of features [`beat_context`] gives per beat: four shape and irregularity features,
+/// then the [`TIMING_FEATURES`].
+pub const CONTEXT_FEATURES: usize = 4 + TIMING_FEATURES;
+
+/// Number of timing features (context features 4-6): prematurity against the rhythm's own
+/// irregularity.
+pub const TIMING_FEATURES: usize = 3;
 
 /// Rhythm and context features together: what a model with `rhythm_inputs = BEAT_FEATURES`
 /// reads (the [`crate::RrIntervals::features`] first, then [`beat_context`]'s).
 pub const BEAT_FEATURES: usize = RHYTHM_FEATURES + CONTEXT_FEATURES;
+
+/// The numbers of beat features a model may read (`rhythm_inputs`, 0 aside): the rhythm
+/// features alone, those and the first four context features (the width before the timing
+/// features were added), or all of them. Each is a prefix of the next.
+pub const BEAT_FEATURE_WIDTHS: [usize; 3] = [RHYTHM_FEATURES, RHYTHM_FEATURES + 4, BEAT_FEATURES];
+
+/// Context features of a beat with nothing to compare it with (too few beats, no signal): a
+/// steady rhythm and the [`TYPICAL_SHAPE`].
+const TYPICAL_CONTEXT: [f32; CONTEXT_FEATURES] = [
+    0.0,
+    TYPICAL_SHAPE[0],
+    TYPICAL_SHAPE[1],
+    TYPICAL_SHAPE[2],
+    0.0,
+    0.0,
+    0.0,
+];
 
 /// Fewest beats a block needs for a median beat; with fewer, the shape features are
 /// [`TYPICAL_SHAPE`].
@@ -43,6 +78,13 @@ pub const TYPICAL_SHAPE: [f32; 3] = [-4.6051702, 0.0, -4.6051702];
 
 /// Beats on each side whose intervals make up the local irregularity (as the RR local mean).
 const LOCAL_HALF: usize = 5;
+/// Intervals on each side that make up the timing features' statistics (20 in all).
+const TIMING_HALF: usize = 10;
+/// Added to the robust irregularity before dividing by it: a steady rhythm's floor.
+const TIMING_FLOOR: f64 = 0.05;
+/// Timing z values are clamped to `±TIMING_Z_MAX`, then scaled by `TIMING_Z_SCALE`.
+const TIMING_Z_MAX: f64 = 10.0;
+const TIMING_Z_SCALE: f64 = 0.25;
 /// Segment around a beat's centre, in seconds before and after.
 const SEG_BEFORE_S: f64 = 0.25;
 const SEG_AFTER_S: f64 = 0.375;
@@ -59,16 +101,19 @@ const LOG_FLOOR: f32 = 0.01;
 /// samples.
 pub fn beat_context(signal: &[f32], centres: &[i64], fs: f64) -> Vec<[f32; CONTEXT_FEATURES]> {
     let n = centres.len();
-    let typical = [0.0, TYPICAL_SHAPE[0], TYPICAL_SHAPE[1], TYPICAL_SHAPE[2]];
+    let typical = TYPICAL_CONTEXT;
     let mut out = vec![typical; n];
     if n == 0 || signal.is_empty() || !fs.is_finite() || fs <= 0.0 || fs > 1e6 {
         return out;
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (centres[i], i));
-    let irr = irregularity(&order.iter().map(|&i| centres[i]).collect::<Vec<_>>());
+    let sorted: Vec<i64> = order.iter().map(|&i| centres[i]).collect();
+    let irr = irregularity(&sorted);
+    let tim = timing(&sorted);
     for (k, &i) in order.iter().enumerate() {
         out[i][0] = irr[k];
+        out[i][4..].copy_from_slice(&tim[k]);
     }
 
     let before = (SEG_BEFORE_S * fs).round() as i64;
@@ -208,6 +253,78 @@ fn irregularity(sorted: &[i64]) -> Vec<f32> {
         .collect()
 }
 
+/// The timing features (context features 4-6) of each beat; `sorted` ascending positions.
+/// All 0 with under 3 beats; an empty interval (two beats at one position) is left out of
+/// the statistics, and a beat whose own interval is empty reads 0.
+fn timing(sorted: &[i64]) -> Vec<[f32; TIMING_FEATURES]> {
+    let n = sorted.len();
+    if n < 3 {
+        return vec![[0.0; TIMING_FEATURES]; n];
+    }
+    let r: Vec<f64> = sorted.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    // d[j] = |ln(r[j + 1] / r[j])|, NaN where an interval is empty.
+    let d: Vec<f64> = r
+        .windows(2)
+        .map(|w| {
+            if w[0] > 0.0 && w[1] > 0.0 {
+                (w[1] / w[0]).ln().abs()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    let mut buf = Vec::with_capacity(2 * TIMING_HALF);
+    (0..n)
+        .map(|k| {
+            // Intervals lo..hi around the beat (beat k sits between intervals k - 1 and k).
+            let lo = k.saturating_sub(TIMING_HALF);
+            let hi = (k + TIMING_HALF).min(r.len());
+            buf.clear();
+            buf.extend(r[lo..hi].iter().copied().filter(|&v| v > 0.0));
+            let Some(m) = median_f64(&mut buf) else {
+                return [0.0; TIMING_FEATURES];
+            };
+            buf.clear();
+            buf.extend(
+                d[lo..hi.saturating_sub(1).max(lo)]
+                    .iter()
+                    .copied()
+                    .filter(|v| !v.is_nan()),
+            );
+            let irr = median_f64(&mut buf).unwrap_or(0.0).clamp(0.0, 2.0);
+            let z = |x: f64| {
+                if x > 0.0 {
+                    ((x / m).ln() / (irr + TIMING_FLOOR)).clamp(-TIMING_Z_MAX, TIMING_Z_MAX)
+                        * TIMING_Z_SCALE
+                } else {
+                    0.0
+                }
+            };
+            // The first beat's pre-RR is its next interval, the last's post-RR its previous
+            // one (as [`crate::RrIntervals`]).
+            let pre = r[k.saturating_sub(1)];
+            let post = r[k.min(r.len() - 1)];
+            [irr as f32, z(pre) as f32, z(post) as f32]
+        })
+        .collect()
+}
+
+/// Median of `x` (the mean of the two middle values for an even count), `None` when empty;
+/// reorders `x`. NaN-free input.
+fn median_f64(x: &mut [f64]) -> Option<f64> {
+    let n = x.len();
+    if n == 0 {
+        return None;
+    }
+    let (_, &mut hi, _) = x.select_nth_unstable_by(n / 2, f64::total_cmp);
+    Some(if n % 2 == 1 {
+        hi
+    } else {
+        let lo = x[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (lo + hi)
+    })
+}
+
 fn shifts(max: i64) -> impl Iterator<Item = i64> {
     std::iter::once(0).chain((1..=max).flat_map(|s| [-s, s]))
 }
@@ -334,17 +451,17 @@ mod tests {
         // Windows of 2 * 150 points: the first two and last two beats do not fit.
         let got = window_context(&x, &c, 128.0, 300);
         assert_eq!(&got[2..c.len() - 2], &want[..]);
-        assert_ne!(got[0], [0.0; 4]);
+        assert_ne!(got[0], [0.0; CONTEXT_FEATURES]);
         assert_eq!(window_context(&x, &inner, 128.0, 300), want);
     }
 
     #[test]
     fn too_few_beats_or_no_signal_give_a_typical_beat() {
-        let typical = [0.0, TYPICAL_SHAPE[0], TYPICAL_SHAPE[1], TYPICAL_SHAPE[2]];
+        let typical = TYPICAL_CONTEXT;
         assert!((TYPICAL_SHAPE[0] - LOG_FLOOR.ln()).abs() < 1e-6);
         let (x, c) = lead(5, 100, &[]);
         let f = beat_context(&x, &c, 128.0);
-        assert!(f.iter().all(|v| v[1..] == typical[1..]), "{f:?}");
+        assert!(f.iter().all(|v| v[1..4] == typical[1..4]), "{f:?}");
         assert!(beat_context(&[], &c, 128.0).iter().all(|v| *v == typical));
         assert!(beat_context(&x, &[], 128.0).is_empty());
         // A flat signal: no median-beat shape to compare with.
@@ -353,7 +470,7 @@ mod tests {
         assert!(
             beat_context(&flat, &c, 128.0)
                 .iter()
-                .all(|v| v[1..] == typical[1..])
+                .all(|v| v[1..4] == typical[1..4])
         );
         // Typical-beat values are what a matching beat gets.
         let (x, c) = lead(30, 100, &[]);
@@ -362,5 +479,52 @@ mod tests {
             (m[1] - typical[1]).abs() < 0.1 && m[2].abs() < 0.05,
             "{m:?}"
         );
+    }
+
+    /// Beat times from RR intervals (starting at 1000).
+    fn times(rr: &[i64]) -> Vec<i64> {
+        let mut t = 1000;
+        std::iter::once(t)
+            .chain(rr.iter().map(|&r| {
+                t += r;
+                t
+            }))
+            .collect()
+    }
+
+    #[test]
+    fn a_premature_beat_in_a_steady_rhythm_reads_far_from_one_in_fibrillation() {
+        // Steady 100-sample rhythm; beat 20 comes 25 samples early, with a compensatory pause.
+        let mut rr = vec![100i64; 40];
+        rr[19] = 75;
+        rr[20] = 125;
+        let f = timing(&times(&rr));
+        let z_pre = (0.75f64.ln() / 0.05 * 0.25) as f32;
+        assert_eq!(f[20][0], 0.0, "{:?}", f[20]);
+        assert!((f[20][1] - z_pre).abs() < 1e-5, "{:?}", f[20]);
+        assert!((f[20][2] - (1.25f64.ln() / 0.05 * 0.25) as f32).abs() < 1e-5);
+        assert!(f[10] == [0.0; 3] && f[30] == [0.0; 3], "{:?}", f[10]);
+        // An irregular rhythm (intervals 70-130 in a fixed pseudo-random order): the same
+        // 75-sample interval reads much nearer 0.
+        let mut irregular: Vec<i64> = (0..40).map(|i| 70 + (i * 37 % 61)).collect();
+        irregular[19] = 75;
+        let g = timing(&times(&irregular));
+        assert!(g[20][0] > 0.2, "{:?}", g[20]);
+        assert!(g[20][1] < 0.0 && g[20][1] > 0.25 * z_pre, "{:?}", g[20]);
+    }
+
+    #[test]
+    fn timing_features_are_bounded_and_survive_degenerate_beats() {
+        assert_eq!(timing(&[]), Vec::<[f32; 3]>::new());
+        assert_eq!(timing(&[5, 9]), vec![[0.0; 3]; 2]);
+        // Two beats at one position, and one huge gap.
+        let t = vec![0, 100, 100, 200, 300, 100_000, 100_100, 100_200, 100_300];
+        for v in timing(&t) {
+            assert!(v.iter().all(|x| x.is_finite()), "{v:?}");
+            assert!(
+                v[0] <= 2.0 && v[1].abs() <= 2.5 && v[2].abs() <= 2.5,
+                "{v:?}"
+            );
+        }
     }
 }

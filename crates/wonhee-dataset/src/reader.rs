@@ -18,7 +18,7 @@ use safetensors::tensor::{Dtype, SafeTensors};
 use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
-use crate::context::{BEAT_FEATURES, CONTEXT_FEATURES, window_context};
+use crate::context::{BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, window_context};
 use crate::error::{DatasetError, Result};
 use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
 
@@ -213,14 +213,15 @@ impl Dataset {
     }
 
     /// Writes `width` beat features per window of windows `idx` into `out`: the rhythm
-    /// features (`width` = [`RHYTHM_FEATURES`]), or those followed by the context features
-    /// ([`crate::beat_context`], computed from each record's windows on first use; `width` =
-    /// [`BEAT_FEATURES`]; [`window_context`] over each record's windows).
+    /// features (`width` = [`RHYTHM_FEATURES`]), followed, for a wider `width` (one of
+    /// [`BEAT_FEATURE_WIDTHS`]), by the first `width - RHYTHM_FEATURES` context features
+    /// ([`crate::beat_context`], computed from each record's windows on first use;
+    /// [`window_context`] over each record's windows).
     pub fn fill_features(&self, idx: &[usize], width: usize, out: &mut [f32]) -> Result<()> {
-        if width != RHYTHM_FEATURES && width != BEAT_FEATURES {
+        if !BEAT_FEATURE_WIDTHS.contains(&width) {
             return Err(DatasetError::Config(format!(
-                "{width} beat features asked for; there are {RHYTHM_FEATURES} (rhythm) or \
-                 {BEAT_FEATURES} (rhythm and context)"
+                "{width} beat features asked for; a model reads {BEAT_FEATURE_WIDTHS:?} \
+                 (rhythm; rhythm and shape context; rhythm, shape and timing context)"
             )));
         }
         let rr = self.rr()?;
@@ -235,11 +236,11 @@ impl Dataset {
         for &i in idx {
             self.check_window(i)?;
         }
-        let context = (width == BEAT_FEATURES).then(|| self.context());
+        let context = (width > RHYTHM_FEATURES).then(|| self.context());
         for (o, &i) in out.chunks_exact_mut(width).zip(idx) {
             o[..RHYTHM_FEATURES].copy_from_slice(&rr[i].features());
             if let Some(c) = context {
-                o[RHYTHM_FEATURES..].copy_from_slice(&c[i]);
+                o[RHYTHM_FEATURES..].copy_from_slice(&c[i][..width - RHYTHM_FEATURES]);
             }
         }
         Ok(())

@@ -382,14 +382,23 @@ fn context_features_match_the_raw_record_and_v_beats_stand_out() {
         v.iter().sum::<f32>() / v.len().max(1) as f32
     };
     assert!(mean(2) > mean(0) + 0.5, "V {} vs N {}", mean(2), mean(0));
-    // Eight features: the rhythm ones, then the context ones; other widths are errors.
+    // All eleven features: the rhythm ones, then the context ones; a narrower width reads a
+    // prefix of each window's (8: what models made before the timing features read); other
+    // widths are errors.
     let idx = [3, 0];
-    let mut f = vec![0f32; 2 * wonhee_dataset::BEAT_FEATURES];
-    ds.fill_features(&idx, wonhee_dataset::BEAT_FEATURES, &mut f)
-        .unwrap();
+    let all = wonhee_dataset::BEAT_FEATURES;
+    assert_eq!(all, 11);
+    let mut f = vec![0f32; 2 * all];
+    ds.fill_features(&idx, all, &mut f).unwrap();
     assert_eq!(f[..RHYTHM_FEATURES], ds.rr().unwrap()[3].features());
-    assert_eq!(f[RHYTHM_FEATURES..8], ctx[3]);
-    assert_eq!(f[8 + RHYTHM_FEATURES..], ctx[0]);
+    assert_eq!(f[RHYTHM_FEATURES..all], ctx[3]);
+    assert_eq!(f[all + RHYTHM_FEATURES..], ctx[0]);
+    for width in wonhee_dataset::BEAT_FEATURE_WIDTHS {
+        let mut g = vec![0f32; 2 * width];
+        ds.fill_features(&idx, width, &mut g).unwrap();
+        assert_eq!(g[..width], f[..width], "width {width}");
+        assert_eq!(g[width..], f[all..all + width], "width {width}");
+    }
     let e = ds
         .fill_features(&idx, 6, &mut f[..12])
         .unwrap_err()

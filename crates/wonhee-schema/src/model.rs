@@ -101,8 +101,9 @@ pub struct ModelConfig {
     /// Per-beat rhythm features (e.g. RR-interval ratios) the classification reads: 0 (the
     /// paper) for none; otherwise `Linear(rhythm_inputs, d)` of them, no bias, is added to the
     /// [CLS] token and `WonHee::forward_classify_with` needs them. The trainer gives 4 (the
-    /// RR-interval log ratios) or 8 (those and the patient-relative context features of
-    /// `wonhee_dataset::beat_context`).
+    /// RR-interval log ratios), 8 (those and the patient-relative shape context of
+    /// `wonhee_dataset::beat_context`) or 11 (and its timing features: prematurity against
+    /// the rhythm's own irregularity).
     pub rhythm_inputs: usize,
 }
 

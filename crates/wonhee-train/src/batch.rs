@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use wonhee_dataset::{
-    BEAT_FEATURES, Dataset, RHYTHM_FEATURES, RngState, Shuffler, WeightedSampler,
+    BEAT_FEATURE_WIDTHS, Dataset, RHYTHM_FEATURES, RngState, Shuffler, WeightedSampler,
 };
 use wonhee_eval::{draw_k, random_mask, trailing_mask};
 use wonhee_model::ModelConfig;
@@ -106,8 +106,8 @@ fn hidden_value(h: bool) -> f32 {
 }
 
 /// The beat features `[b, rhythm_inputs]` of windows `idx` when the model reads them
-/// (`model.rhythm_inputs > 0`: the rhythm features, then the context features when it reads
-/// [`BEAT_FEATURES`]), else `None`.
+/// (`model.rhythm_inputs > 0`: the rhythm features, then as many context features as it
+/// reads; [`BEAT_FEATURE_WIDTHS`]), else `None`.
 pub fn rhythm_batch(
     model: &ModelConfig,
     ds: &Dataset,
@@ -127,13 +127,13 @@ pub fn rhythm_batch(
 pub(crate) fn check_rhythm(model: &ModelConfig, ds: &Dataset) -> Result<()> {
     match model.rhythm_inputs {
         0 => Ok(()),
-        RHYTHM_FEATURES | BEAT_FEATURES => {
+        n if BEAT_FEATURE_WIDTHS.contains(&n) => {
             ds.rr()?;
             Ok(())
         }
         n => Err(TrainError::Config(format!(
-            "model.rhythm_inputs is {n}; the dataset gives {RHYTHM_FEATURES} rhythm features \
-             per beat, or {BEAT_FEATURES} with the context features (or set 0 for none)"
+            "model.rhythm_inputs is {n}; a model reads {BEAT_FEATURE_WIDTHS:?} beat features \
+             ({RHYTHM_FEATURES} rhythm features, then the context features), or 0 for none"
         ))),
     }
 }

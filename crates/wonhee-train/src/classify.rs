@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use wonhee_dataset::{
-    BEAT_FEATURES, CONTEXT_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
-    window_centre, window_context,
+    BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, RHYTHM_FEATURES, RrIntervals, process_lead,
+    rr_intervals, scale_into, window_centre, window_context,
 };
 
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 use crate::run::Run;
 
 /// The model's verdict on one beat.
@@ -100,12 +100,16 @@ pub(crate) fn classify_windows(
     let xt = Tensor::from_vec(xs, (b, l), &dev)?;
     let width = run.model.config().rhythm_inputs;
     let rt = if width > 0 {
+        if !BEAT_FEATURE_WIDTHS.contains(&width) {
+            return Err(TrainError::Config(format!(
+                "the model reads {width} beat features (rhythm_inputs); this build gives \
+                 {BEAT_FEATURE_WIDTHS:?}"
+            )));
+        }
         let mut r = Vec::with_capacity(b * width);
         for (rr, c) in rr.iter().zip(context) {
             r.extend(rr.features());
-            if width == BEAT_FEATURES {
-                r.extend(c);
-            }
+            r.extend(&c[..width - RHYTHM_FEATURES]);
         }
         Some(Tensor::from_vec(r, (b, width), &dev)?)
     } else {
