@@ -47,7 +47,7 @@ fn trained() -> &'static (PathBuf, PathBuf) {
             n_layers = 1
             head_layers = 1
             ffn_mult = 2
-            rhythm_inputs = 4
+            rhythm_inputs = 11
             [train]
             batch_size = 16
             max_steps = 30
@@ -249,7 +249,11 @@ fn predict_classifies_every_annotated_beat_of_a_raw_record() {
 fn predict_agrees_with_the_prepared_dataset() {
     let (data, run_dir) = trained();
     let run = Run::open(run_dir, &Device::Cpu).unwrap();
-    assert_eq!(run.model.config().rhythm_inputs, 4, "the run reads rhythm");
+    assert_eq!(
+        run.model.config().rhythm_inputs,
+        wonhee_dataset::BEAT_FEATURES,
+        "the run reads every beat feature: rhythm, shape and timing context"
+    );
     let ds = Dataset::open(data).unwrap();
     let beats = predict_record(&run, &fixtures().join("s101"), 64).unwrap();
     let r = ds.records().iter().position(|n| n == "s101").unwrap();
