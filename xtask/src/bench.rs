@@ -339,6 +339,9 @@ fn sample_checks(x: &[i32]) -> [i64; 2] {
     })
 }
 
+/// Reads per record the per-format Python peer times, keeping the best.
+const FORMAT_PEER_REPEATS: usize = 20;
+
 /// The per-format table: one synthetic record per format written into a temporary folder
 /// (ours where our writer has the format, the others by the Python peer), read whole by our
 /// reader (criterion, `benches/read_formats.rs`) and by wfdb-python, whose values are checked
@@ -355,7 +358,12 @@ fn wfdb_formats(opt: &Options) -> Result<String> {
         Some(("WONHEE_WFDB_FORMATS", dir)),
     )?;
     let ours_s = |name: &str| criterion_mean_s(&target, "wfdb_formats", name);
-    let py = python_peer(opt, "bench_wfdb_formats.py", &["time", &dir_s, "3"])?;
+    // Best of 20: one read takes 2-30 ms, and a best of 3 moved by up to 1.7x between runs.
+    let py = python_peer(
+        opt,
+        "bench_wfdb_formats.py",
+        &["time", &dir_s, &FORMAT_PEER_REPEATS.to_string()],
+    )?;
     if let Some(v) = &py {
         for (name, want) in &checks {
             let got: Vec<[i64; 2]> = v["records"][name]["checks"]
@@ -493,7 +501,7 @@ fn format_table(
     )?;
     writeln!(
         s,
-        "A synthetic two-lead ECG (xtask's `synth`, scaled to each format's range) is written once per format into a temporary folder: formats 8, 16, 80, 212, 310 and 311 by `wonhee_wfdb::write::write_record`, the others by the peer (docs/reference-scripts/bench_wfdb_formats.py: `wrsamp` for 24, 32 and FLAC 508/516/524, numpy for 61 and 160). Each is read whole, both signals as digital values: ours `Record::open` + `read_signals`, one thread, criterion mean (benches/read_formats.rs, mimalloc); wfdb-python{} `rdrecord(name, physical=False)`, best of 3, one thread. Before timing, our reader's samples are checked equal to those written and to wfdb-python's (sum and weighted sum per signal).\n",
+        "A synthetic two-lead ECG (xtask's `synth`, scaled to each format's range) is written once per format into a temporary folder: formats 8, 16, 80, 212, 310 and 311 by `wonhee_wfdb::write::write_record`, the others by the peer (docs/reference-scripts/bench_wfdb_formats.py: `wrsamp` for 24, 32 and FLAC 508/516/524, numpy for 61 and 160). Each is read whole, both signals as digital values: ours `Record::open` + `read_signals`, one thread, criterion mean (benches/read_formats.rs, mimalloc); wfdb-python{} `rdrecord(name, physical=False)`, best of {FORMAT_PEER_REPEATS}, one thread. Before timing, our reader's samples are checked equal to those written and to wfdb-python's (sum and weighted sum per signal).\n",
         py.as_ref()
             .and_then(|v| v["wfdb_version"].as_str())
             .map_or(String::new(), |v| format!(" {v}"))
