@@ -940,32 +940,22 @@ const MODEL_CASES: [(usize, f64, usize, usize, usize); 4] = [
     (1, 0.0, 1, 5, 1),
 ];
 
-/// The PyTorch peer's variants: name and `model_bench.py` flags. The fastest one (by median
-/// step) is the peer of each case.
-const TORCH_VARIANTS: [(&str, &[&str]); 2] = [
-    (
-        "eager (SDPA, F.rms_norm, fused AdamW)",
-        &[
-            "--attention",
-            "sdpa",
-            "--norm",
-            "fused",
-            "--optimizer",
-            "fused",
-        ],
-    ),
-    (
-        "torch.compile (inductor)",
-        &[
-            "--attention",
-            "sdpa",
-            "--norm",
-            "fused",
-            "--optimizer",
-            "fused",
-            "--compile",
-        ],
-    ),
+/// The `model_bench.py` flags every PyTorch peer variant takes: SDPA attention, `F.rms_norm`,
+/// fused AdamW.
+const TORCH_FLAGS: [&str; 6] = [
+    "--attention",
+    "sdpa",
+    "--norm",
+    "fused",
+    "--optimizer",
+    "fused",
+];
+
+/// The PyTorch peer's variants: name and whether it adds `--compile` to [`TORCH_FLAGS`]. The
+/// fastest one (by median step) is the peer of each case.
+const TORCH_VARIANTS: [(&str, bool); 2] = [
+    ("eager (SDPA, F.rms_norm, fused AdamW)", false),
+    ("torch.compile (inductor)", true),
 ];
 
 /// `bench model`: the trainer's full training step (`wonhee bench train`: three task passes,
@@ -1042,13 +1032,16 @@ fn model_case(
             .args(&shared);
         ours_runs.push(json_of(&mut cmd, "wonhee bench train")?);
         let Some(py) = &opt.python else { continue };
-        for (runs, (_, flags)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
+        for (runs, (_, compile)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
             let mut cmd = Command::new(py);
             cmd.arg(&script)
                 .args(&shared)
                 .args(["--threads", &threads.to_string()])
                 .args(["--expect-params", &ours_runs[0]["parameters"].to_string()])
-                .args(flags);
+                .args(TORCH_FLAGS);
+            if compile {
+                cmd.arg("--compile");
+            }
             runs.push(json_of(&mut cmd, "model_bench.py")?);
         }
     }

@@ -216,6 +216,24 @@ pub fn window_context(
     out
 }
 
+/// The RR intervals `r` between successive beats of `sorted` (ascending positions) and the
+/// steps between successive intervals, `d[j] = |ln(r[j + 1] / r[j])|` (NaN where either
+/// interval is empty).
+fn interval_steps(sorted: &[i64]) -> (Vec<f64>, Vec<f64>) {
+    let r: Vec<f64> = sorted.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let d = r
+        .windows(2)
+        .map(|w| {
+            if w[0] > 0.0 && w[1] > 0.0 {
+                (w[1] / w[0]).ln().abs()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    (r, d)
+}
+
 /// Mean `|ln(r_j / r_{j-1})|` over the successive interval pairs among the 10 intervals
 /// around each beat; `sorted` ascending positions. Clamped to [0, 2]; 0 with under 3 beats.
 fn irregularity(sorted: &[i64]) -> Vec<f32> {
@@ -223,21 +241,11 @@ fn irregularity(sorted: &[i64]) -> Vec<f32> {
     if n < 3 {
         return vec![0.0; n];
     }
-    let r: Vec<f64> = sorted.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-    // d[j] = |ln(r[j + 1] / r[j])| (0 where an interval is empty).
-    let d: Vec<f64> = r
-        .windows(2)
-        .map(|w| {
-            if w[0] > 0.0 && w[1] > 0.0 {
-                (w[1] / w[0]).ln().abs()
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let (r, d) = interval_steps(sorted);
+    // An empty interval's step counts as 0 here.
     let mut prefix = vec![0f64; d.len() + 1];
     for (j, v) in d.iter().enumerate() {
-        prefix[j + 1] = prefix[j] + v;
+        prefix[j + 1] = prefix[j] + if v.is_nan() { 0.0 } else { *v };
     }
     (0..n)
         .map(|k| {
@@ -261,18 +269,7 @@ fn timing(sorted: &[i64]) -> Vec<[f32; TIMING_FEATURES]> {
     if n < 3 {
         return vec![[0.0; TIMING_FEATURES]; n];
     }
-    let r: Vec<f64> = sorted.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-    // d[j] = |ln(r[j + 1] / r[j])|, NaN where an interval is empty.
-    let d: Vec<f64> = r
-        .windows(2)
-        .map(|w| {
-            if w[0] > 0.0 && w[1] > 0.0 {
-                (w[1] / w[0]).ln().abs()
-            } else {
-                f64::NAN
-            }
-        })
-        .collect();
+    let (r, d) = interval_steps(sorted);
     let mut buf = Vec::with_capacity(2 * TIMING_HALF);
     (0..n)
         .map(|k| {
