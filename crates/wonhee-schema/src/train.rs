@@ -107,6 +107,18 @@ pub struct TrainConfig {
     /// targets) of amplitude uniform in `[0, augment_wander]` (standardized units), frequency
     /// uniform in 0.05-0.5 Hz and a random phase; 0 turns it off.
     pub augment_wander: f64,
+    /// Time-warp augmentation: each training window (input and targets) is stretched about its
+    /// centre by `exp(u)`, `u` uniform in `[-augment_warp, augment_warp]` (linear
+    /// interpolation; points that fall outside the window take the nearest edge value); 0 turns
+    /// it off.
+    pub augment_warp: f64,
+    /// Centre-jitter augmentation: each training window is shifted by a whole number of points
+    /// uniform within `±augment_shift` seconds (edges as for the warp); 0 turns it off.
+    pub augment_shift: f64,
+    /// Focal-loss exponent γ of the classification loss (Lin et al. 2017): each window's
+    /// cross-entropy is weighted by `(1 - p)^γ`, `p` the probability of its true class; 0 gives
+    /// the plain cross-entropy.
+    pub focal_gamma: f64,
     /// Smallest number of hidden points for imputation and forecasting (200).
     pub mask_min: usize,
     /// Largest number of hidden points (540).
@@ -148,6 +160,9 @@ impl Default for TrainConfig {
             noise_std: 0.0,
             augment_scale: 0.0,
             augment_wander: 0.0,
+            augment_warp: 0.0,
+            augment_shift: 0.0,
+            focal_gamma: 0.0,
             mask_min: 200,
             mask_max: 540,
             val_first_steps: 50,
@@ -215,6 +230,14 @@ impl RunConfig {
             return bad(
                 "train.augment_scale must be in [0, 1] and train.augment_wander in [0, 10]".into(),
             );
+        }
+        if !(0.0..=0.5).contains(&t.augment_warp) || !(0.0..=1.0).contains(&t.augment_shift) {
+            return bad(
+                "train.augment_warp must be in [0, 0.5] and train.augment_shift in [0, 1] s".into(),
+            );
+        }
+        if !(0.0..=10.0).contains(&t.focal_gamma) {
+            return bad("train.focal_gamma must be in [0, 10]".into());
         }
         if t.weight_decay < 0.0
             || t.noise_std < 0.0

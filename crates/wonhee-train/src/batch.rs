@@ -292,15 +292,36 @@ impl BatchSource {
         })
     }
 
-    /// Amplitude scaling and baseline wander ([`TrainConfig::augment_scale`],
-    /// [`TrainConfig::augment_wander`]) applied to each window of `x` (`l` points at `fs` Hz),
-    /// drawn from the augmentation stream; nothing is drawn when both are off.
-    ///
-    /// [`TrainConfig::augment_scale`]: wonhee_schema::TrainConfig::augment_scale
-    /// [`TrainConfig::augment_wander`]: wonhee_schema::TrainConfig::augment_wander
+    /// The window augmentations of [`TrainConfig`] applied to each window of `x` (`l` points at
+    /// `fs` Hz), drawn from the augmentation stream: first the time warp and centre shift
+    /// (`augment_warp`, `augment_shift`), then amplitude scaling and baseline wander
+    /// (`augment_scale`, `augment_wander`). Nothing is drawn for an augmentation that is off,
+    /// so turning one on leaves the others' draws of older configurations unchanged.
     fn augment_windows(&mut self, x: &mut [f32], l: usize, fs: f64, t: &TrainConfig) {
+        if l == 0 {
+            return;
+        }
+        if t.augment_warp > 0.0 || t.augment_shift > 0.0 {
+            let max_shift = (t.augment_shift * fs).floor() as i64;
+            let mut src = vec![0f32; l];
+            for win in x.chunks_mut(l) {
+                let stretch = if t.augment_warp > 0.0 {
+                    let w = t.augment_warp;
+                    self.augment.random_range(-w..=w).exp()
+                } else {
+                    1.0
+                };
+                let shift = if t.augment_shift > 0.0 {
+                    self.augment.random_range(-max_shift..=max_shift) as f64
+                } else {
+                    0.0
+                };
+                src.copy_from_slice(win);
+                warp_window(&src, win, stretch, shift);
+            }
+        }
         let (a, w) = (t.augment_scale, t.augment_wander);
-        if a <= 0.0 && w <= 0.0 || l == 0 {
+        if a <= 0.0 && w <= 0.0 {
             return;
         }
         for win in x.chunks_mut(l) {
@@ -335,6 +356,23 @@ impl BatchSource {
         x.iter()
             .map(|&v| v + gaussian(&mut self.noise, s) as f32)
             .collect()
+    }
+}
+
+/// `out[i] = src(c + (i - c) / stretch - shift)`, `c` the window's centre: `src` stretched
+/// about its centre by `stretch` (> 1 widens what it shows) and moved right by `shift` points,
+/// read by linear interpolation; positions outside the window take the nearest edge value.
+fn warp_window(src: &[f32], out: &mut [f32], stretch: f64, shift: f64) {
+    let n = src.len();
+    let last = (n - 1) as f64;
+    let c = last / 2.0;
+    for (i, o) in out.iter_mut().enumerate() {
+        let pos = (c + (i as f64 - c) / stretch - shift).clamp(0.0, last);
+        let j = (pos.floor() as usize).min(n - 1);
+        let frac = pos - j as f64;
+        let a = f64::from(src[j]);
+        let b = f64::from(src[(j + 1).min(n - 1)]);
+        *o = (a + (b - a) * frac) as f32;
     }
 }
 
@@ -416,5 +454,53 @@ mod tests {
             assert!(max_step <= (std::f32::consts::TAU * 0.5 / 128.0) * 0.5 + 1e-6);
         }
         assert!(x.iter().any(|v| *v != 0.0));
+    }
+
+    #[test]
+    fn warp_and_shift_move_points_as_stated() {
+        let src: Vec<f32> = (0..11).map(|i| i as f32).collect();
+        let mut out = vec![0f32; 11];
+        warp_window(&src, &mut out, 1.0, 0.0);
+        assert_eq!(out, src);
+        // Shifted right by 2: out[i] = src[i - 2], the left edge held.
+        warp_window(&src, &mut out, 1.0, 2.0);
+        assert_eq!(out, [0., 0., 0., 1., 2., 3., 4., 5., 6., 7., 8.]);
+        // Stretched by 2 about the centre (5): out[i] = 5 + (i - 5) / 2.
+        warp_window(&src, &mut out, 2.0, 0.0);
+        for (i, v) in out.iter().enumerate() {
+            assert!(
+                (f64::from(*v) - (5.0 + (i as f64 - 5.0) / 2.0)).abs() < 1e-6,
+                "{out:?}"
+            );
+        }
+        // Squeezed by 2: the edges run out of window and hold their values.
+        warp_window(&src, &mut out, 0.5, 0.0);
+        assert_eq!(out, [0., 0., 0., 1., 3., 5., 7., 9., 10., 10., 10.]);
+    }
+
+    #[test]
+    fn warp_and_shift_stay_within_their_ranges() {
+        let mut cfg = RunConfig::default();
+        cfg.train.augment_warp = 0.1;
+        cfg.train.augment_shift = 0.05;
+        let mut s = source(&cfg);
+        let l = 641;
+        // A ramp: the warped value at the centre tells the shift, the slope the stretch.
+        let x0: Vec<f32> = (0..l).map(|i| i as f32).collect();
+        let mut x: Vec<f32> = x0.iter().cycle().take(8 * l).copied().collect();
+        s.augment_windows(&mut x, l, 128.0, &cfg.train);
+        let (mut shifts, mut stretches) = (Vec::new(), Vec::new());
+        for w in x.chunks(l) {
+            let shift = 320.0 - f64::from(w[320]);
+            assert!(shift.abs() <= 6.0 && shift.fract() == 0.0, "{shift}");
+            let slope = f64::from(w[330] - w[310]) / 20.0;
+            assert!(
+                (0.1f64.exp().recip() - 1e-4..=(-0.1f64).exp().recip() + 1e-4).contains(&slope)
+            );
+            shifts.push(shift);
+            stretches.push(slope);
+        }
+        assert!(stretches.windows(2).any(|p| p[0] != p[1]), "{stretches:?}");
+        assert!(shifts.windows(2).any(|p| p[0] != p[1]), "{shifts:?}");
     }
 }
