@@ -122,7 +122,7 @@ fn losses(r: &RunData, text: bool) -> Result<Figure> {
         log_y: true,
         smooth: (r.log.train.len() / 50).max(1),
         series: vec![
-            ("classification (CE)".into(), pick(|p| p.loss_cls)),
+            ("classification".into(), pick(|p| p.loss_cls)),
             ("imputation (MSE)".into(), pick(|p| p.loss_imp)),
             ("forecasting (MSE)".into(), pick(|p| p.loss_fc)),
         ],

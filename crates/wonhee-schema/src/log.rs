@@ -24,7 +24,7 @@ pub struct TrainPoint {
     /// Weighted total loss.
     #[serde(default)]
     pub loss: Option<f64>,
-    /// Classification cross-entropy.
+    /// Classification loss (cross-entropy, or the focal loss when `train.focal_gamma` > 0).
     #[serde(default)]
     pub loss_cls: Option<f64>,
     /// Imputation MSE on hidden points.

@@ -108,16 +108,21 @@ pub struct TrainConfig {
     /// uniform in 0.05-0.5 Hz and a random phase; 0 turns it off.
     pub augment_wander: f64,
     /// Time-warp augmentation: each training window (input and targets) is stretched about its
-    /// centre by `exp(u)`, `u` uniform in `[-augment_warp, augment_warp]` (linear
+    /// centre by `exp(u)`, `u` uniform in `[-augment_warp, augment_warp]`, at most 0.2 (linear
     /// interpolation; points that fall outside the window take the nearest edge value); 0 turns
-    /// it off.
+    /// it off. Left out of the written TOML when 0, as are `augment_shift` and `focal_gamma`,
+    /// so configurations and checkpoints written before these options existed still match.
+    #[serde(skip_serializing_if = "is_zero")]
     pub augment_warp: f64,
     /// Centre-jitter augmentation: each training window is shifted by a whole number of points
-    /// uniform within `±augment_shift` seconds (edges as for the warp); 0 turns it off.
+    /// uniform within `±augment_shift` seconds, at most 0.2 s so that the window stays on its
+    /// labelled beat (edges as for the warp); 0 turns it off.
+    #[serde(skip_serializing_if = "is_zero")]
     pub augment_shift: f64,
-    /// Focal-loss exponent γ of the classification loss (Lin et al. 2017): each window's
-    /// cross-entropy is weighted by `(1 - p)^γ`, `p` the probability of its true class; 0 gives
-    /// the plain cross-entropy.
+    /// Focal-loss exponent γ of the classification loss (Lin et al. 2017), at most 10: each
+    /// window's cross-entropy is weighted by `(1 - p)^γ`, `p` the probability of its true
+    /// class; 0 gives the plain cross-entropy.
+    #[serde(skip_serializing_if = "is_zero")]
     pub focal_gamma: f64,
     /// Smallest number of hidden points for imputation and forecasting (200).
     pub mask_min: usize,
@@ -138,6 +143,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Record fold to hold out when the dataset has record folds.
     pub fold: Option<u8>,
+}
+
+/// `true` for exactly 0 (serde's `skip_serializing_if` for options that are off at 0).
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for TrainConfig {
@@ -231,13 +241,18 @@ impl RunConfig {
                 "train.augment_scale must be in [0, 1] and train.augment_wander in [0, 10]".into(),
             );
         }
-        if !(0.0..=0.5).contains(&t.augment_warp) || !(0.0..=1.0).contains(&t.augment_shift) {
-            return bad(
-                "train.augment_warp must be in [0, 0.5] and train.augment_shift in [0, 1] s".into(),
-            );
+        if !(0.0..=0.2).contains(&t.augment_warp) || !(0.0..=0.2).contains(&t.augment_shift) {
+            return bad(format!(
+                "train.augment_warp must be in [0, 0.2] and train.augment_shift in [0, 0.2] s \
+                 (got {} and {})",
+                t.augment_warp, t.augment_shift
+            ));
         }
         if !(0.0..=10.0).contains(&t.focal_gamma) {
-            return bad("train.focal_gamma must be in [0, 10]".into());
+            return bad(format!(
+                "train.focal_gamma must be in [0, 10] (got {})",
+                t.focal_gamma
+            ));
         }
         if t.weight_decay < 0.0
             || t.noise_std < 0.0
@@ -301,5 +316,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mask"), "{e}");
+    }
+
+    #[test]
+    fn augmentation_and_focal_options_are_checked_and_left_out_when_off() {
+        for (key, bad) in [
+            ("augment_warp", "0.3"),
+            ("augment_warp", "-0.1"),
+            ("augment_warp", "nan"),
+            ("augment_shift", "0.25"),
+            ("focal_gamma", "-1.0"),
+            ("focal_gamma", "11.0"),
+            ("focal_gamma", "nan"),
+        ] {
+            let e = RunConfig::from_toml_str(&format!("[train]\n{key} = {bad}\n"), "x.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("x.toml") && e.contains(key),
+                "{key} = {bad}: {e}"
+            );
+        }
+        let on = RunConfig::from_toml_str(
+            "[train]\naugment_warp = 0.1\naugment_shift = 0.05\nfocal_gamma = 2.0\n",
+            "x.toml",
+        )
+        .unwrap();
+        let text = on.to_toml_string().unwrap();
+        assert!(text.contains("focal_gamma = 2.0") && text.contains("augment_warp = 0.1"));
+        assert_eq!(RunConfig::from_toml_str(&text, "t").unwrap(), on);
+        // Off (0), the three keys are not written: a config written before they existed
+        // serializes, and so hashes, as it did.
+        let text = RunConfig::default().to_toml_string().unwrap();
+        for key in ["augment_warp", "augment_shift", "focal_gamma"] {
+            assert!(!text.contains(key), "{text}");
+        }
     }
 }

@@ -235,7 +235,8 @@ pub fn adapt(
 }
 
 /// A copy of the run's model fine-tuned on one record's `labelled` windows mixed with the
-/// run's training windows `train_idx`.
+/// run's training windows `train_idx`, with the run's own training settings (its loss, focal or
+/// not, and its augmentations) except the seed, batch size and a constant learning rate.
 #[allow(clippy::too_many_arguments)]
 fn fine_tune(
     run: &Run,

@@ -296,7 +296,8 @@ impl BatchSource {
     /// `fs` Hz), drawn from the augmentation stream: first the time warp and centre shift
     /// (`augment_warp`, `augment_shift`), then amplitude scaling and baseline wander
     /// (`augment_scale`, `augment_wander`). Nothing is drawn for an augmentation that is off,
-    /// so turning one on leaves the others' draws of older configurations unchanged.
+    /// so a configuration that leaves the warp and shift off draws exactly as before they
+    /// existed.
     fn augment_windows(&mut self, x: &mut [f32], l: usize, fs: f64, t: &TrainConfig) {
         if l == 0 {
             return;
@@ -360,7 +361,8 @@ impl BatchSource {
 }
 
 /// `out[i] = src(c + (i - c) / stretch - shift)`, `c` the window's centre: `src` stretched
-/// about its centre by `stretch` (> 1 widens what it shows) and moved right by `shift` points,
+/// about its centre by `stretch` (> 1 magnifies: the beat looks wider and a shorter stretch of
+/// time is shown; < 1 squeezes) and moved right by `shift` points,
 /// read by linear interpolation; positions outside the window take the nearest edge value.
 fn warp_window(src: &[f32], out: &mut [f32], stretch: f64, shift: f64) {
     let n = src.len();

@@ -32,7 +32,7 @@ pub struct StepReport {
     pub epoch: f64,
     /// Learning rate used.
     pub lr: f64,
-    /// Classification cross-entropy.
+    /// Classification loss (cross-entropy, or the focal loss when `focal_gamma` > 0).
     pub loss_cls: f32,
     /// Imputation MSE on hidden points.
     pub loss_imp: f32,

@@ -183,6 +183,9 @@ fn resume_is_bitwise_identical_with_every_option() {
     cfg.train.noise_std = 0.05;
     cfg.train.augment_scale = 0.2;
     cfg.train.augment_wander = 0.3;
+    cfg.train.augment_warp = 0.1;
+    cfg.train.augment_shift = 0.05;
+    cfg.train.focal_gamma = 2.0;
     cfg.train.grad_clip = Some(0.5);
     cfg.train.schedule = Schedule::Cosine;
     cfg.train.warmup_steps = 2;
