@@ -101,8 +101,7 @@ const LOG_FLOOR: f32 = 0.01;
 /// samples.
 pub fn beat_context(signal: &[f32], centres: &[i64], fs: f64) -> Vec<[f32; CONTEXT_FEATURES]> {
     let n = centres.len();
-    let typical = TYPICAL_CONTEXT;
-    let mut out = vec![typical; n];
+    let mut out = vec![TYPICAL_CONTEXT; n];
     if n == 0 || signal.is_empty() || !fs.is_finite() || fs <= 0.0 || fs > 1e6 {
         return out;
     }

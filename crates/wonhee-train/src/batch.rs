@@ -125,17 +125,24 @@ pub fn rhythm_batch(
 
 /// Checks that the model's rhythm inputs are beat features the dataset gives.
 pub(crate) fn check_rhythm(model: &ModelConfig, ds: &Dataset) -> Result<()> {
-    match model.rhythm_inputs {
-        0 => Ok(()),
-        n if BEAT_FEATURE_WIDTHS.contains(&n) => {
-            ds.rr()?;
-            Ok(())
-        }
-        n => Err(TrainError::Config(format!(
-            "model.rhythm_inputs is {n}; a model reads {BEAT_FEATURE_WIDTHS:?} beat features \
-             ({RHYTHM_FEATURES} rhythm features, then the context features), or 0 for none"
-        ))),
+    check_rhythm_inputs(model)?;
+    if model.rhythm_inputs > 0 {
+        ds.rr()?;
     }
+    Ok(())
+}
+
+/// Checks that the model reads a number of beat features this build gives (0 or one of
+/// [`BEAT_FEATURE_WIDTHS`]).
+pub(crate) fn check_rhythm_inputs(model: &ModelConfig) -> Result<()> {
+    let n = model.rhythm_inputs;
+    if n == 0 || BEAT_FEATURE_WIDTHS.contains(&n) {
+        return Ok(());
+    }
+    Err(TrainError::Config(format!(
+        "model.rhythm_inputs is {n}; a model reads {BEAT_FEATURE_WIDTHS:?} beat features \
+         ({RHYTHM_FEATURES} rhythm features, then the context features), or 0 for none"
+    )))
 }
 
 /// Where the batch source stands, for checkpoints.

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use wonhee_dataset::{
-    BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, RHYTHM_FEATURES, RrIntervals, process_lead,
-    rr_intervals, scale_into, window_centre, window_context,
+    CONTEXT_FEATURES, RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
+    window_centre, window_context,
 };
 
-use crate::error::{Result, TrainError};
+use crate::batch::check_rhythm_inputs;
+use crate::error::Result;
 use crate::run::Run;
 
 /// The model's verdict on one beat.
@@ -100,12 +101,7 @@ pub(crate) fn classify_windows(
     let xt = Tensor::from_vec(xs, (b, l), &dev)?;
     let width = run.model.config().rhythm_inputs;
     let rt = if width > 0 {
-        if !BEAT_FEATURE_WIDTHS.contains(&width) {
-            return Err(TrainError::Config(format!(
-                "the model reads {width} beat features (rhythm_inputs); this build gives \
-                 {BEAT_FEATURE_WIDTHS:?}"
-            )));
-        }
+        check_rhythm_inputs(run.model.config())?;
         let mut r = Vec::with_capacity(b * width);
         for (rr, c) in rr.iter().zip(context) {
             r.extend(rr.features());
