@@ -1,7 +1,8 @@
 //! `cargo xtask cv --config FILE [--folds K] [--max-steps N]`: cross-validation over the DS1
 //! records only (record-level folds), the one place where inter-patient choices are made.
 //!
-//! DS1 is prepared once as a `record-folds` dataset (`OUT/../ds1-folds-K`, reused by later
+//! DS1 is prepared once as a `record-folds` dataset (`OUT/../ds1-folds-K`, or
+//! `ds1-folds-K-lead2` with the second lead for a model that reads one; reused by later
 //! calls); each fold is trained with `wonhee train --fold k` (the other folds train, the fold's
 //! records are unseen patients) and evaluated with `wonhee eval` on the held-out fold;
 //! `wonhee pool` sums the folds' confusion matrices and scores them as `wonhee eval` does, so
@@ -38,26 +39,31 @@ pub fn run(o: &Options) -> Result<()> {
     }
     let bin = crate::cargo::build_wonhee(&o.root, false)?;
     let parent = o.out.parent().unwrap_or(Path::new("."));
-    let prepared = parent.join(format!("ds1-folds-{}", o.folds));
+    let config = std::fs::read_to_string(&o.config)
+        .with_context(|| format!("reading {}", o.config.display()))?;
+    let second_lead = crate::pipeline::reads_second_lead(&config)?;
+    let suffix = if second_lead { "-lead2" } else { "" };
+    let prepared = parent.join(format!("ds1-folds-{}{suffix}", o.folds));
     if !prepared.join("summary.json").exists() {
         println!("prepare (DS1 records only, record folds) ...");
-        wonhee(
-            &bin,
-            &[
-                "prepare".into(),
-                "--data".into(),
-                path_arg(&o.data),
-                "--split".into(),
-                "record-folds".into(),
-                "--folds".into(),
-                o.folds.to_string(),
-                "--records".into(),
-                DS1.join(","),
-                "--out".into(),
-                path_arg(&prepared),
-                "--force".into(),
-            ],
-        )?;
+        let mut args = vec![
+            "prepare".into(),
+            "--data".into(),
+            path_arg(&o.data),
+            "--split".into(),
+            "record-folds".into(),
+            "--folds".into(),
+            o.folds.to_string(),
+            "--records".into(),
+            DS1.join(","),
+            "--out".into(),
+            path_arg(&prepared),
+            "--force".into(),
+        ];
+        if second_lead {
+            args.push("--second-lead".into());
+        }
+        wonhee(&bin, &args)?;
     }
     std::fs::create_dir_all(&o.out)?;
     check_stamp(o)?;

@@ -25,18 +25,20 @@ pub fn run(root: &Path, data: &Path, check: bool) -> Result<()> {
     let run_dir = tmp.path().join("run");
     let s = crate::pipeline::s;
     println!("prepare (inter-patient split: DS1 trains, DS2 is never read by training) ...");
-    wonhee(
-        &wonhee_bin,
-        &[
-            "prepare".into(),
-            "--data".into(),
-            s(data),
-            "--split".into(),
-            "inter-patient".into(),
-            "--out".into(),
-            s(&prepared),
-        ],
-    )?;
+    let mut args = vec![
+        "prepare".into(),
+        "--data".into(),
+        s(data),
+        "--split".into(),
+        "inter-patient".into(),
+        "--out".into(),
+        s(&prepared),
+    ];
+    let config = std::fs::read_to_string(root.join(CONFIG))?;
+    if crate::pipeline::reads_second_lead(&config)? {
+        args.push("--second-lead".into());
+    }
+    wonhee(&wonhee_bin, &args)?;
     println!("train ...");
     wonhee(
         &wonhee_bin,

@@ -299,6 +299,16 @@ fn locate_stage(opt: &Options, bin: &Path, st: &mut Stages) -> Result<(String, P
     Ok((version, data))
 }
 
+/// Whether the run configuration `text` (TOML) has a model that reads a second lead
+/// (`[model] second_lead = true`): its dataset must then be prepared with `--second-lead`.
+pub fn reads_second_lead(text: &str) -> Result<bool> {
+    let v: toml::Table = toml::from_str(text).context("parsing the run configuration")?;
+    Ok(v.get("model")
+        .and_then(|m| m.get("second_lead"))
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(false))
+}
+
 /// Stage 2: `wonhee verify`. Always run: it is what tells a changed file.
 fn verify_stage(bin: &Path, data: &Path, st: &mut Stages) -> Result<()> {
     st.n += 1;
@@ -384,7 +394,11 @@ struct SplitRun {
 /// The stage keys: each chains the key of the stage it reads from.
 impl Pipeline<'_> {
     fn prepare_key(&self, split: &str) -> String {
-        key(&["prepare", &self.version, &self.sums, split, &self.records])
+        let mut parts = vec!["prepare", &self.version, &self.sums, split, &self.records];
+        if reads_second_lead(&self.config_text).unwrap_or(false) {
+            parts.push("second-lead");
+        }
+        key(&parts)
     }
 
     fn train_key(&self, k_prep: &str) -> String {
@@ -467,6 +481,9 @@ impl Pipeline<'_> {
         ];
         if !self.records.is_empty() {
             a.extend(["--records".into(), self.records.clone()]);
+        }
+        if reads_second_lead(&self.config_text)? {
+            a.push("--second-lead".into());
         }
         wonhee(&self.bin, &a)
     }

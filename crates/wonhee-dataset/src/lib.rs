@@ -58,7 +58,7 @@ pub use splits::{DS1, DS2, PACED, record_sides, stratified_sides};
 /// The dataset's file schemas and settings, from [`wonhee_schema`] (shared with their readers).
 pub use wonhee_schema::{
     BEATS_FILE, ClassCounts, ClassScheme, FORMAT_VERSION, InputFile, OverlapStats, PrepareConfig,
-    RecordSummary, ResampleMethod, SIGNALS_FILE, SUMMARY_FILE, Side, SideSummary, SplitKind,
-    Summary, WINDOWS_FILE,
+    RecordSummary, ResampleMethod, SIGNALS_FILE, SIGNALS2_FILE, SUMMARY_FILE, SecondLead, Side,
+    SideSummary, SplitKind, Summary, WINDOWS_FILE,
 };
 pub use writer::write_dataset;

@@ -8,8 +8,8 @@ use wonhee_signal::{PolyphaseResampler, Scaler, integer_mean_std, resample_fft};
 use wonhee_wfdb::{Annotations, Header, ReadBuffers, Record, Signals};
 
 use wonhee_schema::{
-    ClassCounts, InputFile, OverlapStats, PrepareConfig, RecordSummary, ResampleMethod, Side,
-    SideSummary, SplitKind, Summary,
+    ClassCounts, InputFile, OverlapStats, PrepareConfig, RecordSummary, ResampleMethod, SecondLead,
+    Side, SideSummary, SplitKind, Summary,
 };
 
 use crate::error::{DatasetError, Result};
@@ -25,6 +25,8 @@ pub struct RecordWindows {
     pub name: String,
     /// The lead, z-scored with the record's own statistics and resampled (no train scaler).
     pub signal: Vec<f32>,
+    /// The second lead, processed the same way, when [`PrepareConfig::second_lead`] is set.
+    pub signal2: Option<Vec<f32>>,
     /// Lead used, rates, z-score, per-class counts.
     pub summary: RecordSummary,
     /// Window centre of each kept beat, in samples of `signal`.
@@ -130,12 +132,33 @@ fn process_record_with(
     let rec = Record::open(dir.join(name))?;
     let (fs_in, lead_index, lead_found) = check_header(&rec, cfg)?;
     let (h, hea) = (rec.header(), rec.header_path());
+    let second = if cfg.second_lead {
+        Some(second_lead_index(&rec, lead_index)?)
+    } else {
+        None
+    };
+    let selected: Vec<usize> = std::iter::once(lead_index).chain(second).collect();
     // Inputs in summary order: header, annotations, then the signal files read.
-    let (n_in, mut inputs, signal_files) = read_lead(&rec, lead_index, &mut s.read)?;
+    let (n_in, mut inputs, signal_files) = read_leads(&rec, &selected, &mut s.read)?;
     let digital = s.read.signal(0);
     let (resampler, n_out) = resampler_for(fs_in, n_in, cfg, hea)?;
     let (z, nan_filled, lead) = standardize_lead(digital, h, lead_index, fs_in, cfg, hea)?;
     let signal = resample_lead(cfg.resample, lead, digital, &resampler, n_out);
+    let (signal2, second_summary) = match second {
+        Some(i) => {
+            let digital = s.read.signal(1);
+            let (z, nan_filled, lead) = standardize_lead(digital, h, i, fs_in, cfg, hea)?;
+            let summary = SecondLead {
+                lead: h.signals[i].description.clone(),
+                lead_index: i,
+                zscore: z,
+                nan_filled,
+            };
+            let sig = resample_lead(cfg.resample, lead, digital, &resampler, n_out);
+            (Some(sig), Some(summary))
+        }
+        None => (None, None),
+    };
 
     let ann = read_annotations(&rec, &mut inputs)?;
     inputs.extend(signal_files);
@@ -143,6 +166,7 @@ fn process_record_with(
     let mut out = RecordWindows {
         name: name.to_owned(),
         signal,
+        signal2,
         summary: RecordSummary {
             record: name.to_owned(),
             lead: h.signals[lead_index].description.clone(),
@@ -153,6 +177,7 @@ fn process_record_with(
             n_resampled: n_out,
             zscore: z,
             nan_filled,
+            second_lead: second_summary,
             beats: vec![0; n_classes],
             windows: vec![0; n_classes],
             dropped: vec![0; n_classes],
@@ -202,19 +227,43 @@ fn check_header(rec: &Record, cfg: &PrepareConfig) -> Result<(usize, usize, bool
     Ok((fs_in as usize, lead_index, lead_found))
 }
 
-/// Reads lead `lead_index` of `rec` into `buf` (slot 0); returns its number of samples, the
-/// header's checksum and those of the signal files read. Each file is read once; its checksum
-/// is taken from the bytes used.
-fn read_lead(
+/// The record's second lead for [`PrepareConfig::second_lead`]: its first signal other than
+/// `lead_index`, which must have one sample per frame and no skew.
+fn second_lead_index(rec: &Record, lead_index: usize) -> Result<usize> {
+    let (h, hea) = (rec.header(), rec.header_path());
+    let Some(i) = (0..h.signals.len()).find(|&i| i != lead_index) else {
+        return Err(DatasetError::invalid(
+            hea,
+            "record has one signal; preparing with a second lead needs two",
+        ));
+    };
+    let spec = &h.signals[i];
+    if spec.samples_per_frame != 1 || spec.skew != 0 {
+        return Err(DatasetError::invalid(
+            hea,
+            format!(
+                "second lead {i} ({}) has {} samples per frame and skew {}; preparing a \
+                 dataset needs one sample per frame and no skew",
+                spec.description, spec.samples_per_frame, spec.skew
+            ),
+        ));
+    }
+    Ok(i)
+}
+
+/// Reads the leads `selected` of `rec` into `buf` (slot k holds `selected[k]`); returns their
+/// number of samples, the header's checksum and those of the signal files read. Each file is
+/// read once; its checksum is taken from the bytes used.
+fn read_leads(
     rec: &Record,
-    lead_index: usize,
+    selected: &[usize],
     buf: &mut ReadBuffers,
 ) -> Result<(usize, Vec<InputFile>, Vec<InputFile>)> {
     let hea = rec.header_path();
     let hea_bytes = std::fs::read(hea).map_err(|e| DatasetError::io(hea, e))?;
     let inputs = vec![input_file(hea, &hea_bytes)];
     let mut signal_files = Vec::new();
-    let n_in = rec.read_selected_into(&[lead_index], buf, &mut |p, b| {
+    let n_in = rec.read_selected_into(selected, buf, &mut |p, b| {
         signal_files.push(input_file(p, b));
     })?;
     Ok((n_in, inputs, signal_files))
@@ -378,12 +427,13 @@ pub fn prepare(
     cfg: &PrepareConfig,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared> {
-    let (signals, parts) = process_all(dir, names, cfg, progress)?;
+    let (Signals2 { signals, signals2 }, parts) = process_all(dir, names, cfg, progress)?;
     let (records, beats, summary) = assemble(cfg, parts, &signals)?;
     Ok(Prepared {
         config: cfg.clone(),
         records,
         signals,
+        signals2,
         beats,
         summary,
     })
@@ -402,11 +452,18 @@ pub fn prepare_to(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared> {
     crate::writer::check_out(out, overwrite)?;
-    let (signals, parts) = process_all(dir, names, cfg, progress)?;
+    let (Signals2 { signals, signals2 }, parts) = process_all(dir, names, cfg, progress)?;
     let t0 = std::time::Instant::now();
     let p = wonhee_fs::write_dir_with(out, |tmp| -> Result<Prepared> {
         let (sig, rest) = rayon::join(
-            || crate::writer::write_signals(names, &signals, &tmp.join(crate::SIGNALS_FILE)),
+            || -> Result<()> {
+                crate::writer::write_signals(names, &signals, &tmp.join(crate::SIGNALS_FILE))?;
+                if !signals2.is_empty() {
+                    let path = tmp.join(crate::SIGNALS2_FILE);
+                    crate::writer::write_signals(names, &signals2, &path)?;
+                }
+                Ok(())
+            },
             || -> Result<_> {
                 let (records, beats, summary) = assemble(cfg, parts, &signals)?;
                 crate::writer::write_beats(
@@ -424,6 +481,7 @@ pub fn prepare_to(
             config: cfg.clone(),
             records,
             signals,
+            signals2,
             beats,
             summary,
         };
@@ -464,6 +522,13 @@ fn check_config(cfg: &PrepareConfig) -> Result<()> {
     Ok(())
 }
 
+/// The processed leads of every record: the first, and the second when prepared with it (else
+/// empty).
+struct Signals2 {
+    signals: Vec<Vec<f32>>,
+    signals2: Vec<Vec<f32>>,
+}
+
 /// Checks `cfg`, then processes every record in parallel; returns the signals and the rest of
 /// each record's results (with empty `signal`), in the order of `names`.
 fn process_all(
@@ -471,7 +536,7 @@ fn process_all(
     names: &[String],
     cfg: &PrepareConfig,
     progress: &(dyn Fn() + Sync),
-) -> Result<(Vec<Vec<f32>>, Vec<RecordWindows>)> {
+) -> Result<(Signals2, Vec<RecordWindows>)> {
     check_config(cfg)?;
     let t0 = std::time::Instant::now();
     let mut outs: Vec<RecordWindows> = names
@@ -490,7 +555,8 @@ fn process_all(
         .iter_mut()
         .map(|o| std::mem::take(&mut o.signal))
         .collect();
-    Ok((signals, outs))
+    let signals2 = outs.iter_mut().filter_map(|o| o.signal2.take()).collect();
+    Ok((Signals2 { signals, signals2 }, outs))
 }
 
 /// Splits, per-side counts, train-set scaler(s) and overlap: everything but the signals.

@@ -57,6 +57,9 @@ pub struct Prepared {
     pub records: Vec<String>,
     /// Per-record z-scored, resampled lead (f32 at the target rate).
     pub signals: Vec<Vec<f32>>,
+    /// Per-record second lead, processed the same way (empty unless prepared with
+    /// `second_lead`).
+    pub signals2: Vec<Vec<f32>>,
     /// Beat windows.
     pub beats: BeatTable,
     /// Counts, splits, scaler, overlap, checksums.

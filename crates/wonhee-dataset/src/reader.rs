@@ -4,6 +4,7 @@
 //! ```text
 //! OUT/
 //!   signals.safetensors   one f32 tensor per record (named by record), the standardized lead
+//!   signals2.safetensors  only with `second_lead`: the second lead, the same way
 //!   beats.parquet         record, centre, sample, symbol, class, class_name, split, fold,
 //!                         rr_pre, rr_post, rr_local, rr_average (seconds, see RrIntervals)
 //!   summary.json          counts, splits, scaler, overlap, config, checksums (see Summary)
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, DataType, ParquetReader, SerReader, StringChunked};
 use safetensors::tensor::{Dtype, SafeTensors};
-use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, Summary};
+use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SIGNALS2_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
 use crate::context::{BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, window_context};
@@ -49,6 +50,9 @@ pub struct Dataset {
     /// Byte range of each record's signal inside `bytes`.
     ranges: Vec<ByteRange>,
     bytes: SignalBytes,
+    /// The second lead (datasets prepared with `second_lead`): its bytes and, per record, the
+    /// byte range of its signal, as long as the first lead's.
+    second: Option<(SignalBytes, Vec<ByteRange>)>,
     /// Per window: record index, centre, sample, symbol, label, side.
     record: Vec<u16>,
     centre: Vec<i64>,
@@ -80,6 +84,29 @@ impl Dataset {
         let bytes = map_or_read(&file, &sig_path)?;
         let (names, ranges) = signal_ranges(&bytes, &summary, &sig_path)?;
 
+        let second = if summary.config.second_lead {
+            let path = dir.join(SIGNALS2_FILE);
+            let file = std::fs::File::open(&path).map_err(|e| DatasetError::io(&path, e))?;
+            let bytes2 = map_or_read(&file, &path)?;
+            let (_, ranges2) = signal_ranges(&bytes2, &summary, &path)?;
+            for ((r, a), b) in summary.records.iter().zip(&ranges).zip(&ranges2) {
+                if a.1 - a.0 != b.1 - b.0 {
+                    return Err(DatasetError::invalid(
+                        &path,
+                        format!(
+                            "record {}: second lead has {} samples, the first {}",
+                            r.record,
+                            (b.1 - b.0) / 4,
+                            (a.1 - a.0) / 4
+                        ),
+                    ));
+                }
+            }
+            Some((bytes2, ranges2))
+        } else {
+            None
+        };
+
         let beats_path = dir.join(BEATS_FILE);
         let b = BeatColumns::read(&beats_path, &names, summary.classes.len())?;
         check_windows_fit(&b.record, &b.centre, &ranges, window, &beats_path)?;
@@ -89,6 +116,7 @@ impl Dataset {
             records: names,
             ranges,
             bytes,
+            second,
             record: b.record,
             centre: b.centre,
             sample: b.sample,
@@ -102,6 +130,7 @@ impl Dataset {
         // Check that every signal is aligned f32 data (it is, as written by this crate).
         for i in 0..ds.records.len() {
             ds.try_signal(i)?;
+            ds.try_signal2(i)?;
         }
         Ok(ds)
     }
@@ -114,6 +143,21 @@ impl Dataset {
                 format!("signal {}: {e:?}", self.records[i]),
             )
         })
+    }
+
+    fn try_signal2(&self, i: usize) -> Result<Option<&[f32]>> {
+        let Some((bytes, ranges)) = &self.second else {
+            return Ok(None);
+        };
+        let (a, b) = ranges[i];
+        bytemuck::try_cast_slice(&bytes.bytes()[a..b])
+            .map(Some)
+            .map_err(|e| {
+                DatasetError::invalid(
+                    self.dir.join(SIGNALS2_FILE),
+                    format!("signal {}: {e:?}", self.records[i]),
+                )
+            })
     }
 
     /// The folder.
@@ -155,6 +199,57 @@ impl Dataset {
     pub fn record_signal(&self, record: usize) -> &[f32] {
         // Checked to be valid f32 data in `open`.
         self.try_signal(record).unwrap_or(&[])
+    }
+
+    /// Whether the dataset stores a second lead (prepared with `second_lead`).
+    pub fn has_second_lead(&self) -> bool {
+        self.second.is_some()
+    }
+
+    /// A record's whole standardized second lead (zero-copy), when the dataset has one.
+    pub fn record_signal2(&self, record: usize) -> Option<&[f32]> {
+        // Checked to be valid f32 data in `open`.
+        self.try_signal2(record).ok().flatten()
+    }
+
+    /// Window `i` of the second lead (per-record standardized), when the dataset has one.
+    pub fn window2(&self, i: usize) -> Option<&[f32]> {
+        let half = (self.window / 2) as i64;
+        let start = (self.centre[i] - half) as usize;
+        self.record_signal2(usize::from(self.record[i]))
+            .map(|s| &s[start..start + self.window])
+    }
+
+    /// Copies the second lead's windows `idx` into `out` (`idx.len() * window_len` values),
+    /// per-record standardized (the train-set scaler is the first lead's and is not applied);
+    /// an error when the dataset has no second lead.
+    pub fn fill_batch2(&self, idx: &[usize], out: &mut [f32]) -> Result<()> {
+        let l = self.window;
+        if !self.has_second_lead() {
+            return Err(DatasetError::invalid(
+                self.dir.join(SUMMARY_FILE),
+                "the dataset has no second lead: prepare it with `--second-lead`",
+            ));
+        }
+        if out.len() != idx.len() * l {
+            return Err(DatasetError::Config(format!(
+                "batch buffer holds {} values, {} windows of {l} need {}",
+                out.len(),
+                idx.len(),
+                idx.len() * l
+            )));
+        }
+        for (o, &i) in out.chunks_exact_mut(l).zip(idx) {
+            self.check_window(i)?;
+            let w = self.window2(i).ok_or_else(|| {
+                DatasetError::invalid(
+                    self.dir.join(SIGNALS2_FILE),
+                    format!("window {i} unreadable"),
+                )
+            })?;
+            o.copy_from_slice(w);
+        }
+        Ok(())
     }
 
     /// Window `i` as a view into its record's signal (per-record standardized, before the

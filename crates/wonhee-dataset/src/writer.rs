@@ -5,7 +5,7 @@ use std::path::Path;
 
 use polars::prelude::{Column, DataFrame, ParquetCompression, ParquetWriter};
 use safetensors::tensor::{Dtype, TensorView};
-use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SUMMARY_FILE, Side, WINDOWS_FILE};
+use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SIGNALS2_FILE, SUMMARY_FILE, Side, WINDOWS_FILE};
 use wonhee_signal::Scaler;
 
 use crate::error::{DatasetError, Result};
@@ -26,7 +26,13 @@ pub fn write_dataset(p: &Prepared, out: &Path, materialize: bool, overwrite: boo
     wonhee_fs::write_dir_with(out, |dir| -> Result<()> {
         // The signals (most of the bytes) and the rest are written at the same time.
         let (sig, rest) = rayon::join(
-            || write_signals(&p.records, &p.signals, &dir.join(SIGNALS_FILE)),
+            || -> Result<()> {
+                write_signals(&p.records, &p.signals, &dir.join(SIGNALS_FILE))?;
+                if !p.signals2.is_empty() {
+                    write_signals(&p.records, &p.signals2, &dir.join(SIGNALS2_FILE))?;
+                }
+                Ok(())
+            },
             || {
                 write_beats(
                     &p.records,

@@ -30,7 +30,11 @@
 //! - Classification prepends the learnable `cls` token (no position encoding). With
 //!   `rhythm_inputs` [0] > 0, per-beat features `[b, rhythm_inputs]` (RR-interval ratios in
 //!   WonHEE-rs) are added to it through `rhythm: Linear(rhythm_inputs, d)` without bias
-//!   ([`WonHee::forward_classify_with`], [`WonHee::embed_with`]).
+//!   ([`WonHee::forward_classify_with`], [`WonHee::embed_with`]). With `second_lead` [false],
+//!   the classification pass also reads a second lead `x2` `[b, seq_len]`, whose tokens are
+//!   embedded by `lead2: Linear(patch, d)` without bias and added to the first lead's token
+//!   embeddings ([`WonHee::forward_classify_leads`], [`WonHee::embed_leads`]); imputation and
+//!   forecasting read the first lead alone.
 //! - Encoder: `n_layers` [4] pre-norm blocks, each `x + drop(proj(attn(rmsnorm(x))))` then
 //!   `x + drop(ffn(rmsnorm(x)))`; attention has `n_heads` [4] heads, scores scaled once by
 //!   `1/sqrt(d/heads)`, dropout on the probabilities, a causal mask in forecast mode. The FFN is

@@ -76,6 +76,7 @@ pub struct WonHee {
     missing: Tensor,
     cls: Tensor,
     rhythm: Option<Linear>,
+    lead2: Option<Linear>,
     pos: Tensor,
     encoder: Vec<Block>,
     enc_norm: Tensor,
@@ -135,6 +136,11 @@ impl WonHee {
             cls: vb.get_with_hints(d, "cls", EMBED_INIT)?,
             rhythm: if cfg.rhythm_inputs > 0 {
                 Some(Linear::new(cfg.rhythm_inputs, d, false, vb.pp("rhythm"))?)
+            } else {
+                None
+            },
+            lead2: if cfg.second_lead {
+                Some(Linear::new(cfg.patch, d, false, vb.pp("lead2"))?)
             } else {
                 None
             },
@@ -374,15 +380,59 @@ impl WonHee {
         Ok(())
     }
 
+    /// Checks `x2` against the config (required exactly when `second_lead`, the shape of
+    /// `x`, f32, finite) and returns its token embeddings `[b, n, d]` when given.
+    fn lead2_tokens(&self, b: usize, x2: Option<&Tensor>) -> Result<Option<Tensor>> {
+        let (lin, x2) = match (&self.lead2, x2) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => {
+                return Err(ModelError::Input(
+                    "a second lead given, but the model has second_lead = false".into(),
+                ));
+            }
+            (Some(_), None) => {
+                return Err(ModelError::Input(
+                    "the model reads a second lead (second_lead); none given".into(),
+                ));
+            }
+            (Some(lin), Some(x2)) => (lin, x2),
+        };
+        let l = self.cfg.seq_len;
+        if x2.dims() != [b, l] || x2.dtype() != DType::F32 {
+            return Err(ModelError::Input(format!(
+                "second lead has shape {:?} and dtype {:?}, expected [{b}, {l}] f32",
+                x2.dims(),
+                x2.dtype()
+            )));
+        }
+        let x2 = x2.to_device(&self.device)?;
+        let v = x2.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Input(format!(
+                "x2[{}, {}] = {} is not finite",
+                i / l,
+                i % l,
+                v[i]
+            )));
+        }
+        let (n, p) = (self.cfg.n_tokens(), self.cfg.patch);
+        Ok(Some(lin.forward(&x2.reshape((b, n, p))?)?))
+    }
+
     fn cls_features(
         &self,
         x: &Tensor,
+        x2: Option<&Tensor>,
         rhythm: Option<&Tensor>,
         pass: &mut Pass<'_>,
     ) -> Result<Tensor> {
-        // `tokens` checks `x` first, so its errors come before the rhythm's.
+        // `tokens` checks `x` first, so its errors come before the others'.
         let (e, _, _) = self.tokens(x, None, false)?;
         let b = e.dim(0)?;
+        let e = match self.lead2_tokens(b, x2)? {
+            Some(e2) => (e + e2)?,
+            None => e,
+        };
         self.check_rhythm(b, rhythm)?;
         let d = self.cfg.d_model;
         let mut cls = self.cls.reshape((1, 1, d))?.broadcast_as((b, 1, d))?;
@@ -410,8 +460,21 @@ impl WonHee {
         rhythm: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
+        self.forward_classify_leads(x, None, rhythm, train)
+    }
+
+    /// [`WonHee::forward_classify_with`] with the second lead `x2` `[b, seq_len]` (required
+    /// exactly when the config has `second_lead`), whose token embeddings are added to the
+    /// first lead's.
+    pub fn forward_classify_leads(
+        &self,
+        x: &Tensor,
+        x2: Option<&Tensor>,
+        rhythm: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         self.pass(false, train, |pass| {
-            let f = self.cls_features(x, rhythm, pass)?;
+            let f = self.cls_features(x, x2, rhythm, pass)?;
             self.classify.out.forward(&f)
         })
     }
@@ -425,7 +488,17 @@ impl WonHee {
     /// [`WonHee::embed`] with the beats' rhythm features (as in
     /// [`WonHee::forward_classify_with`]).
     pub fn embed_with(&self, x: &Tensor, rhythm: Option<&Tensor>) -> Result<Tensor> {
-        self.pass(false, false, |pass| self.cls_features(x, rhythm, pass))
+        self.embed_leads(x, None, rhythm)
+    }
+
+    /// [`WonHee::embed_with`] with the second lead (as in [`WonHee::forward_classify_leads`]).
+    pub fn embed_leads(
+        &self,
+        x: &Tensor,
+        x2: Option<&Tensor>,
+        rhythm: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        self.pass(false, false, |pass| self.cls_features(x, x2, rhythm, pass))
     }
 
     fn per_point(

@@ -111,6 +111,13 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
             init: linear_init(cfg.rhythm_inputs),
         });
     }
+    if cfg.second_lead {
+        v.push(TensorSpec {
+            name: "lead2.weight".into(),
+            shape: vec![d, cfg.patch],
+            init: linear_init(cfg.patch),
+        });
+    }
     for i in 0..cfg.n_layers {
         block_specs(cfg, &format!("encoder.{i}"), cfg.ffn, &mut v);
     }

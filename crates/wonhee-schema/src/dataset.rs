@@ -11,6 +11,9 @@ use crate::error::{Result, SchemaError};
 
 /// Per-record standardized signals at the target rate, one f32 tensor per record.
 pub const SIGNALS_FILE: &str = "signals.safetensors";
+/// The second lead of each record (see [`PrepareConfig::second_lead`]), one f32 tensor per
+/// record, standardized as the first; only in datasets prepared with it.
+pub const SIGNALS2_FILE: &str = "signals2.safetensors";
 /// Beat index file name.
 pub const BEATS_FILE: &str = "beats.parquet";
 /// Summary file name.
@@ -174,6 +177,16 @@ pub struct PrepareConfig {
     pub remove_baseline: bool,
     /// Zero-phase band-pass `[low, high]` Hz before resampling. Off in the paper.
     pub bandpass: Option<[f64; 2]>,
+    /// Also store each record's second lead (its first signal other than the lead used),
+    /// processed the same way, for models that read two leads (`model.second_lead`). Left out
+    /// of the written summary when off, so datasets prepared before it existed still match.
+    #[serde(skip_serializing_if = "is_false")]
+    pub second_lead: bool,
+}
+
+/// `true` for `false` (serde's `skip_serializing_if` for options that are off by default).
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for PrepareConfig {
@@ -188,6 +201,7 @@ impl Default for PrepareConfig {
             seed: 42,
             remove_baseline: false,
             bandpass: None,
+            second_lead: false,
         }
     }
 }
@@ -233,6 +247,10 @@ pub struct RecordSummary {
     pub zscore: Scaler,
     /// Invalid samples replaced by linear interpolation.
     pub nan_filled: usize,
+    /// The second lead stored (with [`PrepareConfig::second_lead`]): its description, signal
+    /// index, z-score and invalid samples filled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_lead: Option<SecondLead>,
     /// Beats per class (label order).
     pub beats: Vec<usize>,
     /// Windows kept per class.
@@ -242,6 +260,19 @@ pub struct RecordSummary {
     /// Side of a record-level split (`train`, `test`, `fold<k>`); absent when excluded, and
     /// `train` for every record under the paper split (whose sides are per beat).
     pub side: Option<String>,
+}
+
+/// The second lead of a record (see [`RecordSummary::second_lead`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecondLead {
+    /// Description of the lead.
+    pub lead: String,
+    /// Its signal index.
+    pub lead_index: usize,
+    /// The record's own mean and std used for its z-score (physical units).
+    pub zscore: Scaler,
+    /// Invalid samples replaced by linear interpolation.
+    pub nan_filled: usize,
 }
 
 /// Counts of one split side.

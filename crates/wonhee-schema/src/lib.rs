@@ -36,8 +36,8 @@ mod train;
 
 pub use dataset::{
     BEATS_FILE, ClassCounts, ClassScheme, FORMAT_VERSION, InputFile, OverlapStats, PrepareConfig,
-    RecordSummary, ResampleMethod, SIGNALS_FILE, SUMMARY_FILE, Side, SideSummary, SplitKind,
-    Summary, WINDOWS_FILE,
+    RecordSummary, ResampleMethod, SIGNALS_FILE, SIGNALS2_FILE, SUMMARY_FILE, SecondLead, Side,
+    SideSummary, SplitKind, Summary, WINDOWS_FILE,
 };
 pub use error::{Result, SchemaError};
 pub use examples::{Example, Examples};

@@ -105,6 +105,18 @@ pub struct ModelConfig {
     /// `wonhee_dataset::beat_context`) or 11 (and its timing features: prematurity against
     /// the rhythm's own irregularity).
     pub rhythm_inputs: usize,
+    /// Whether the classification pass reads a second lead (false, the paper: MLII only).
+    /// When set, `Linear(patch, d)` of the second lead's points, no bias, is added to each
+    /// token's embedding in the classification pass only (imputation and forecasting read the
+    /// first lead alone), and `WonHee::forward_classify_leads` needs it. Left out of the
+    /// written TOML when off.
+    #[serde(skip_serializing_if = "is_false")]
+    pub second_lead: bool,
+}
+
+/// `true` for `false` (serde's `skip_serializing_if` for options that are off by default).
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Default for ModelConfig {
@@ -127,6 +139,7 @@ impl Default for ModelConfig {
             missing_input: MissingInput::Replace,
             impute_base: ImputeBase::None,
             rhythm_inputs: 0,
+            second_lead: false,
         }
     }
 }
@@ -278,6 +291,7 @@ impl ModelConfig {
         embed
             + 2 * d // missing-value and [CLS] embeddings
             + self.rhythm_inputs * d
+            + usize::from(self.second_lead) * self.patch * d
             + self.n_layers * block(enc_ffn)
             + d // encoder's final norm
             + head(self.n_classes)
@@ -306,6 +320,7 @@ impl ModelConfig {
         let embed = 2.0 * n * self.embed_inputs() as f64 * d;
         let classify = embed
             + 2.0 * self.rhythm_inputs as f64 * d
+            + f64::from(u8::from(self.second_lead)) * 2.0 * n * p * d
             + trunk(n + 1.0)
             + 2.0 * d * self.n_classes as f64;
         let per_token = embed + trunk(n) + 2.0 * n * d * p;

@@ -43,6 +43,9 @@ pub struct Batch {
     pub x_in: Tensor,
     /// Rhythm features `[b, rhythm_inputs]`, when the model reads them.
     pub rhythm: Option<Tensor>,
+    /// The second lead's windows `[b, l]` (per-record standardized), when the model reads
+    /// one (`model.second_lead`); the classification pass alone reads it.
+    pub lead2: Option<Tensor>,
     /// Class labels `[b]`.
     pub labels: Tensor,
     /// Imputation's hidden points `[b, l]` (1 = hidden).
@@ -85,8 +88,15 @@ impl Batch {
         let labels: Vec<u32> = (0..b as u32)
             .map(|i| i % cfg.model.n_classes as u32)
             .collect();
+        let lead2 = if cfg.model.second_lead {
+            let v: Vec<f32> = (0..b * l).map(|_| normal()).collect();
+            Some(Tensor::from_vec(v, (b, l), dev)?)
+        } else {
+            None
+        };
         let x = Tensor::from_vec(x, (b, l), dev)?;
         Ok(Self {
+            lead2,
             idx: (0..b).collect(),
             x_in: x.clone(),
             x,
@@ -123,11 +133,36 @@ pub fn rhythm_batch(
     Ok(Some(Tensor::from_vec(r, (idx.len(), n), dev)?))
 }
 
-/// Checks that the model's rhythm inputs are beat features the dataset gives.
-pub(crate) fn check_rhythm(model: &ModelConfig, ds: &Dataset) -> Result<()> {
+/// The second lead's windows `[b, l]` of windows `idx` when the model reads one
+/// (`model.second_lead`), else `None`.
+pub fn lead2_batch(
+    model: &ModelConfig,
+    ds: &Dataset,
+    idx: &[usize],
+    dev: &Device,
+) -> Result<Option<Tensor>> {
+    if !model.second_lead {
+        return Ok(None);
+    }
+    let l = ds.window_len();
+    let mut x2 = vec![0f32; idx.len() * l];
+    ds.fill_batch2(idx, &mut x2)?;
+    Ok(Some(Tensor::from_vec(x2, (idx.len(), l), dev)?))
+}
+
+/// Checks that the model's beat inputs (rhythm features, second lead) are ones the dataset
+/// gives.
+pub(crate) fn check_beat_inputs(model: &ModelConfig, ds: &Dataset) -> Result<()> {
     check_rhythm_inputs(model)?;
     if model.rhythm_inputs > 0 {
         ds.rr()?;
+    }
+    if model.second_lead && !ds.has_second_lead() {
+        return Err(TrainError::Config(format!(
+            "the model reads a second lead (model.second_lead), but the dataset {} has none: \
+             prepare it with `wonhee prepare --second-lead`",
+            ds.dir().display()
+        )));
     }
     Ok(())
 }
@@ -273,7 +308,15 @@ impl BatchSource {
         let (l, b, t) = (ds.window_len(), idx.len(), &cfg.train);
         let mut x = vec![0f32; b * l];
         ds.fill_batch(&idx, scaler, &mut x)?;
-        self.augment_windows(&mut x, l, f64::from(ds.summary().config.fs), t);
+        let mut x2 = if cfg.model.second_lead {
+            let mut x2 = vec![0f32; b * l];
+            ds.fill_batch2(&idx, &mut x2)?;
+            Some(x2)
+        } else {
+            None
+        };
+        let fs = f64::from(ds.summary().config.fs);
+        self.augment_windows(&mut x, x2.as_deref_mut(), l, fs, t);
         let mut imp = Vec::with_capacity(b * l);
         let mut fc = Vec::with_capacity(b * l);
         for _ in 0..b {
@@ -292,6 +335,7 @@ impl BatchSource {
             x: Tensor::from_vec(x, (b, l), dev)?,
             x_in: Tensor::from_vec(x_in, (b, l), dev)?,
             rhythm: rhythm_batch(&cfg.model, ds, &idx, dev)?,
+            lead2: x2.map(|v| Tensor::from_vec(v, (b, l), dev)).transpose()?,
             labels: Tensor::from_vec(labels, b, dev)?,
             imp_mask: Tensor::from_vec(imp, (b, l), dev)?,
             fc_mask: Tensor::from_vec(fc, (b, l), dev)?,
@@ -304,15 +348,23 @@ impl BatchSource {
     /// (`augment_warp`, `augment_shift`), then amplitude scaling and baseline wander
     /// (`augment_scale`, `augment_wander`). Nothing is drawn for an augmentation that is off,
     /// so a configuration that leaves the warp and shift off draws exactly as before they
-    /// existed.
-    fn augment_windows(&mut self, x: &mut [f32], l: usize, fs: f64, t: &TrainConfig) {
+    /// existed. The second lead's windows `x2`, when given, get the same warp and shift as
+    /// their first-lead windows and no amplitude change.
+    fn augment_windows(
+        &mut self,
+        x: &mut [f32],
+        mut x2: Option<&mut [f32]>,
+        l: usize,
+        fs: f64,
+        t: &TrainConfig,
+    ) {
         if l == 0 {
             return;
         }
         if t.augment_warp > 0.0 || t.augment_shift > 0.0 {
             let max_shift = (t.augment_shift * fs).floor() as i64;
             let mut src = vec![0f32; l];
-            for win in x.chunks_mut(l) {
+            for (k, win) in x.chunks_mut(l).enumerate() {
                 let stretch = if t.augment_warp > 0.0 {
                     let w = t.augment_warp;
                     self.augment.random_range(-w..=w).exp()
@@ -326,6 +378,13 @@ impl BatchSource {
                 };
                 src.copy_from_slice(win);
                 warp_window(&src, win, stretch, shift);
+                if let Some(win2) = x2
+                    .as_deref_mut()
+                    .and_then(|v| v.get_mut(k * l..(k + 1) * l))
+                {
+                    src.copy_from_slice(win2);
+                    warp_window(&src, win2, stretch, shift);
+                }
             }
         }
         let (a, w) = (t.augment_scale, t.augment_wander);
@@ -420,7 +479,7 @@ mod tests {
         let mut s = source(&cfg);
         let x0: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect();
         let mut x = x0.clone();
-        s.augment_windows(&mut x, 10, 128.0, &cfg.train);
+        s.augment_windows(&mut x, None, 10, 128.0, &cfg.train);
         assert_eq!(x, x0);
         assert_eq!(s.augment.get_word_pos(), 0);
     }
@@ -432,7 +491,7 @@ mod tests {
         let mut s = source(&cfg);
         let x0: Vec<f32> = (1..=40).map(|i| i as f32).collect();
         let mut x = x0.clone();
-        s.augment_windows(&mut x, 10, 128.0, &cfg.train);
+        s.augment_windows(&mut x, None, 10, 128.0, &cfg.train);
         let mut factors = Vec::new();
         for (w, w0) in x.chunks(10).zip(x0.chunks(10)) {
             let f = f64::from(w[0]) / f64::from(w0[0]);
@@ -452,7 +511,7 @@ mod tests {
         let mut s = source(&cfg);
         let l = 640;
         let mut x = vec![0f32; 3 * l];
-        s.augment_windows(&mut x, l, 128.0, &cfg.train);
+        s.augment_windows(&mut x, None, l, 128.0, &cfg.train);
         for w in x.chunks(l) {
             assert!(w.iter().all(|v| v.abs() <= 0.5 + 1e-6));
             // At most 0.5 Hz: a step between points of at most 2*pi*0.5/128 * amplitude.
@@ -497,7 +556,7 @@ mod tests {
         // A ramp: the warped value at the centre tells the shift, the slope the stretch.
         let x0: Vec<f32> = (0..l).map(|i| i as f32).collect();
         let mut x: Vec<f32> = x0.iter().cycle().take(8 * l).copied().collect();
-        s.augment_windows(&mut x, l, 128.0, &cfg.train);
+        s.augment_windows(&mut x, None, l, 128.0, &cfg.train);
         let (mut shifts, mut stretches) = (Vec::new(), Vec::new());
         for w in x.chunks(l) {
             let shift = 320.0 - f64::from(w[320]);

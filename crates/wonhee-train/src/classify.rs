@@ -14,7 +14,7 @@ use wonhee_dataset::{
 };
 
 use crate::batch::check_rhythm_inputs;
-use crate::error::Result;
+use crate::error::{Result, TrainError};
 use crate::run::Run;
 
 /// The model's verdict on one beat.
@@ -35,9 +35,14 @@ pub struct BeatClass {
 /// batches in parallel (the result does not depend on the number of threads). Every beat of
 /// the recording should be given: the RR-interval features come from them.
 /// `progress(done, total)` is called after each batch. `what` names the input in errors.
+/// A model that reads a second lead (`second_lead`) takes it from `x2` (as long as `x`,
+/// processed the same way); without one it reads a flat second lead (zeros), which it was not
+/// trained on: its answers are then less reliable (the CLI warns).
+#[allow(clippy::too_many_arguments)]
 pub fn classify_beats(
     run: &Run,
     x: &[f32],
+    x2: Option<&[f32]>,
     fs: f64,
     beats: &[i64],
     batch: usize,
@@ -46,6 +51,22 @@ pub fn classify_beats(
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let lead = process_lead(x, fs, cfg, what)?;
+    let lead2 = match x2 {
+        Some(x2) if run.model.config().second_lead => {
+            if x2.len() != x.len() {
+                return Err(TrainError::run(
+                    what,
+                    format!(
+                        "second lead has {} samples, the first {}",
+                        x2.len(),
+                        x.len()
+                    ),
+                ));
+            }
+            Some(process_lead(x2, fs, cfg, what)?.signal)
+        }
+        _ => None,
+    };
     let rr = rr_intervals(beats, fs);
     let centres: Vec<i64> = beats
         .iter()
@@ -60,7 +81,11 @@ pub fn classify_beats(
         .zip(rr.par_chunks(batch))
         .zip(context.par_chunks(batch))
         .map(|(((chunk, centres), rr), context)| {
-            let out = classify_windows(run, &lead.signal, centres, chunk, rr, context)?;
+            let signals = LeadSignals {
+                first: &lead.signal,
+                second: lead2.as_deref(),
+            };
+            let out = classify_windows(run, signals, centres, chunk, rr, context)?;
             let d = done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
             progress(d, beats.len());
             Ok(out)
@@ -69,12 +94,33 @@ pub fn classify_beats(
     Ok(parts.into_iter().flatten().collect())
 }
 
-/// One forward pass over the windows centred at `centres` of the processed lead `signal`
-/// (edge samples repeated past its ends), for the beats at input samples `beats` with RR
+/// The processed leads a beat's windows are cut from.
+#[derive(Clone, Copy)]
+pub(crate) struct LeadSignals<'a> {
+    /// The model's lead.
+    pub first: &'a [f32],
+    /// The second lead (as long as `first`), for a model that reads one; `None` reads zeros.
+    pub second: Option<&'a [f32]>,
+}
+
+/// Window `[c - l/2, c + l/2)` of `signal`, edge samples repeated past its ends, into `out`;
+/// whether it reached past them.
+fn cut_window(signal: &[f32], c: i64, out: &mut [f32]) -> bool {
+    let l = out.len() as i64;
+    let n = signal.len() as i64;
+    let start = c - l / 2;
+    for (t, r) in out.iter_mut().enumerate() {
+        *r = signal[(start + t as i64).clamp(0, n - 1) as usize];
+    }
+    start < 0 || start + l > n
+}
+
+/// One forward pass over the windows centred at `centres` of the processed leads `signals`
+/// (edge samples repeated past their ends), for the beats at input samples `beats` with RR
 /// intervals `rr` and context features `context` ([`window_context`]).
 pub(crate) fn classify_windows(
     run: &Run,
-    signal: &[f32],
+    signals: LeadSignals<'_>,
     centres: &[i64],
     beats: &[i64],
     rr: &[RrIntervals],
@@ -82,8 +128,6 @@ pub(crate) fn classify_windows(
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let l = cfg.window;
-    let half = (l / 2) as i64;
-    let n = signal.len() as i64;
     let scaler = run.info.dataset.scaler;
     let dev = run.model.device().clone();
     let b = beats.len();
@@ -91,14 +135,21 @@ pub(crate) fn classify_windows(
     let mut raw = vec![0f32; l];
     let mut padded = Vec::with_capacity(b);
     for (j, &c) in centres.iter().enumerate() {
-        let start = c - half;
-        for (t, r) in raw.iter_mut().enumerate() {
-            *r = signal[(start + t as i64).clamp(0, n - 1) as usize];
-        }
-        padded.push(start < 0 || start + l as i64 > n);
+        padded.push(cut_window(signals.first, c, &mut raw));
         scale_into(&raw, &scaler, &mut xs[j * l..(j + 1) * l]);
     }
     let xt = Tensor::from_vec(xs, (b, l), &dev)?;
+    let x2 = if run.model.config().second_lead {
+        let mut x2 = vec![0f32; b * l];
+        if let Some(s2) = signals.second {
+            for (j, &c) in centres.iter().enumerate() {
+                cut_window(s2, c, &mut x2[j * l..(j + 1) * l]);
+            }
+        }
+        Some(Tensor::from_vec(x2, (b, l), &dev)?)
+    } else {
+        None
+    };
     let width = run.model.config().rhythm_inputs;
     let rt = if width > 0 {
         check_rhythm_inputs(run.model.config())?;
@@ -111,7 +162,9 @@ pub(crate) fn classify_windows(
     } else {
         None
     };
-    let logits = run.model.forward_classify_with(&xt, rt.as_ref(), false)?;
+    let logits = run
+        .model
+        .forward_classify_leads(&xt, x2.as_ref(), rt.as_ref(), false)?;
     let probs = candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?;
     Ok(beats
         .iter()

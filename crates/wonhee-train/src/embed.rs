@@ -4,7 +4,7 @@
 use candle_core::Tensor;
 use wonhee_dataset::{Dataset, scale_into};
 
-use crate::batch::rhythm_batch;
+use crate::batch::{lead2_batch, rhythm_batch};
 use crate::error::Result;
 use crate::evaluate::check_dataset;
 use crate::run::Run;
@@ -36,9 +36,10 @@ pub fn embed_windows(
         }
         let x = Tensor::from_vec(x, (chunk.len(), len), dev)?;
         let r = rhythm_batch(model.config(), ds, chunk, dev)?;
+        let x2 = lead2_batch(model.config(), ds, chunk, dev)?;
         values.extend(
             model
-                .embed_with(&x, r.as_ref())?
+                .embed_leads(&x, x2.as_ref(), r.as_ref())?
                 .flatten_all()?
                 .to_vec1::<f32>()?,
         );

@@ -15,7 +15,7 @@ use wonhee_model::WonHee;
 use wonhee_schema::{Example, Examples};
 use wonhee_signal::Scaler;
 
-use crate::batch::{check_rhythm, rhythm_batch};
+use crate::batch::{check_beat_inputs, lead2_batch, rhythm_batch};
 use crate::error::{Result, TrainError};
 use crate::infer::{forecast_batch, impute_batch, observed_only};
 use crate::run::Run;
@@ -77,7 +77,7 @@ pub fn check_dataset(run: &Run, ds: &Dataset) -> Result<()> {
             "class names differ from the run's".to_string(),
         ));
     }
-    check_rhythm(run.model.config(), ds)
+    check_beat_inputs(run.model.config(), ds)
 }
 
 /// The RR interval (samples at the window rate) before each window's beat: the distance to the
@@ -122,7 +122,8 @@ pub(crate) fn class_logits(
         ds.fill_batch(chunk, scaler, &mut x[..b * l])?;
         let xt = Tensor::from_slice(&x[..b * l], (b, l), dev)?;
         let rt = rhythm_batch(model.config(), ds, chunk, dev)?;
-        let out = model.forward_classify_with(&xt, rt.as_ref(), false)?;
+        let x2 = lead2_batch(model.config(), ds, chunk, dev)?;
+        let out = model.forward_classify_leads(&xt, x2.as_ref(), rt.as_ref(), false)?;
         logits.extend(out.flatten_all()?.to_vec1::<f32>()?);
         progress((j * batch + b).min(idx.len()));
     }

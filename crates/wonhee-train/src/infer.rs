@@ -6,7 +6,7 @@ use candle_core::{Device, Tensor};
 use wonhee_model::WonHee;
 use wonhee_signal::Scaler;
 
-use crate::classify::classify_windows;
+use crate::classify::{LeadSignals, classify_windows};
 use crate::error::{Result, TrainError};
 use crate::run::Run;
 
@@ -224,9 +224,13 @@ pub fn predict_record(
     for (k, centres) in rw.centre.chunks(batch).enumerate() {
         let first = k * batch;
         let idx = first..first + centres.len();
+        let signals = LeadSignals {
+            first: &rw.signal,
+            second: rw.signal2.as_deref(),
+        };
         let found = classify_windows(
             run,
-            &rw.signal,
+            signals,
             centres,
             &rw.sample[idx.clone()],
             &rw.rr[idx.clone()],

@@ -106,7 +106,12 @@ impl Learner {
     pub fn step(&mut self, batch: &Batch, lr: f64, step: usize) -> Result<StepOutcome> {
         let [wc, wi, wf] = self.train.task_weights;
         let m = &self.model;
-        let logits = m.forward_classify_with(&batch.x_in, batch.rhythm.as_ref(), true)?;
+        let logits = m.forward_classify_leads(
+            &batch.x_in,
+            batch.lead2.as_ref(),
+            batch.rhythm.as_ref(),
+            true,
+        )?;
         let loss = focal_cross_entropy(&logits, &batch.labels, self.train.focal_gamma)?;
         drop(logits);
         let (lc, gc) = self.task_grads(loss, wc, step, TASKS[0])?;

@@ -62,7 +62,7 @@ mod trainer;
 mod validate;
 
 pub use adapt::{AdaptOptions, Adaptation, RecordAdaptation, adapt};
-pub use batch::{Batch, rhythm_batch};
+pub use batch::{Batch, lead2_batch, rhythm_batch};
 pub use classify::{BeatClass, classify_beats};
 pub use embed::embed_windows;
 pub use error::{Result, TrainError};

@@ -14,7 +14,7 @@ use wonhee_schema::{
 };
 use wonhee_signal::Scaler;
 
-use crate::batch::{Batch, BatchSource, check_rhythm};
+use crate::batch::{Batch, BatchSource, check_beat_inputs};
 use crate::checkpoint::{self, State};
 use crate::error::{Result, TrainError};
 use crate::learner::Learner;
@@ -111,7 +111,7 @@ impl TrainData {
                 cfg.model.n_classes
             )));
         }
-        check_rhythm(&cfg.model, &ds)?;
+        check_beat_inputs(&cfg.model, &ds)?;
         let scaler = ds.scaler(cfg.train.fold)?;
         let (train_idx, val_idx) = train_val_split(&ds, cfg);
         if train_idx.is_empty() {

@@ -10,7 +10,7 @@ use wonhee_model::WonHee;
 use wonhee_schema::RunConfig;
 use wonhee_signal::Scaler;
 
-use crate::batch::{rhythm_batch, stream};
+use crate::batch::{lead2_batch, rhythm_batch, stream};
 use crate::error::Result;
 
 /// Validation figures.
@@ -103,7 +103,8 @@ pub fn validate(
         ds.fill_batch(chunk, scaler, &mut x)?;
         let xt = Tensor::from_vec(x, (b, l), &dev)?;
         let rt = rhythm_batch(model.config(), ds, chunk, &dev)?;
-        let logits = model.forward_classify_with(&xt, rt.as_ref(), false)?;
+        let x2 = lead2_batch(model.config(), ds, chunk, &dev)?;
+        let logits = model.forward_classify_leads(&xt, x2.as_ref(), rt.as_ref(), false)?;
         let labels: Vec<u32> = chunk.iter().map(|&i| u32::from(ds.labels()[i])).collect();
         let lt = Tensor::from_vec(labels.clone(), b, &dev)?;
         let ce = candle_nn::loss::cross_entropy(&logits, &lt)?.to_scalar::<f32>()?;

@@ -69,6 +69,36 @@ pub fn shipped_model() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The second lead for a model that reads one: the recording's first lead other than
+/// `index`, at the same rate and length; none (with a warning) when it has no such lead.
+fn second_lead<'a>(
+    run: &Run,
+    rec: &'a wonhee_input::Recording,
+    index: usize,
+) -> Result<Option<&'a [f32]>> {
+    if !run.model.config().second_lead {
+        return Ok(None);
+    }
+    let first = &rec.leads[index];
+    let other =
+        rec.leads.iter().enumerate().find(|&(i, l)| {
+            i != index && l.fs == first.fs && l.samples.len() == first.samples.len()
+        });
+    match other {
+        Some((_, l)) => Ok(Some(l.samples.as_slice())),
+        None => {
+            tracing::warn!(
+                "{}: the model reads a second lead and the input has none at {} Hz beside `{}`; \
+                 classifying with a flat second lead, which the model was not trained on",
+                rec.path.display(),
+                first.fs,
+                first.name
+            );
+            Ok(None)
+        }
+    }
+}
+
 /// A reference beat: sample, symbol and class index.
 struct Reference {
     sample: i64,
@@ -105,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let lead = &rec.leads[index];
     let fs = lead.fs;
+    let second = second_lead(&run, &rec, index)?;
     let (samples, reference) = if args.beats == "detect" {
         let beats = crate::cmd::detect::detect_lead(&rec.path, lead, args.method)?;
         (beats.iter().map(|&b| b as i64).collect::<Vec<_>>(), None)
@@ -119,6 +150,7 @@ pub fn run(args: Args) -> Result<()> {
     let found = classify_beats(
         &run,
         &lead.samples,
+        second,
         fs,
         &samples,
         args.batch,

@@ -64,6 +64,10 @@ pub struct Args {
     /// Zero-phase band-pass LOW,HIGH in Hz first (e.g. 0.5,40).
     #[arg(long, value_delimiter = ',', num_args = 2)]
     bandpass: Option<Vec<f64>>,
+    /// Also store each record's second lead (its first signal other than --lead), processed
+    /// the same way, as signals2.safetensors, for models with `second_lead = true`.
+    #[arg(long)]
+    second_lead: bool,
     /// Only these records (comma-separated); default: all in RECORDS.
     #[arg(long, value_delimiter = ',')]
     records: Vec<String>,
@@ -102,6 +106,7 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         remove_baseline: args.remove_baseline,
         bandpass,
+        second_lead: args.second_lead,
         ..PrepareConfig::default()
     };
     if args.out.exists() && !args.force {
