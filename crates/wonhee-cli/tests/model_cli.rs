@@ -458,3 +458,110 @@ fn adapt_scores_each_held_out_record_after_its_first_minutes() {
     assert!(!run.join("adapt.json").exists());
     assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), before);
 }
+
+/// A run whose model reads a second lead (`second_lead = true`) trains on a dataset prepared
+/// with `--second-lead`, evaluates, and predicts from a WFDB record or a CSV with both leads
+/// alike; with one lead it warns and still answers.
+#[test]
+fn second_lead_run_reads_both_leads_of_any_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, run) = (tmp.path().join("prep2"), tmp.path().join("run2"));
+    let config = tmp.path().join("tiny2.toml");
+    let text = TINY.replace(
+        "rhythm_inputs = 4\n",
+        "rhythm_inputs = 4\nsecond_lead = true\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    // Training on a dataset without the second lead is refused, naming the option.
+    let (_, plain, _) = trained();
+    let o = wonhee()
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(plain)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr_of(&o).contains("--second-lead"), "{}", stderr_of(&o));
+    assert!(!run.exists());
+    prepare_synth(&data).arg("--second-lead").assert().success();
+    assert!(data.join("signals2.safetensors").is_file());
+    wonhee()
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    wonhee()
+        .args(["eval", "--run"])
+        .arg(&run)
+        .arg("--data")
+        .arg(&data)
+        .args(["--bootstrap", "0", "--max-windows", "50"])
+        .assert()
+        .success();
+    // The record's two leads as a CSV: the same values, so the same answers.
+    let record = fixtures().join("synth/s100");
+    let rec = wonhee_wfdb::Record::open(&record).unwrap();
+    let sig = rec.read_selected(&[0, 1]).unwrap();
+    let (mlii, v5) = (sig.physical_f32(0), sig.physical_f32(1));
+    let mut both = String::from("MLII,V5\n");
+    let mut one = String::from("MLII\n");
+    for (a, b) in mlii.iter().zip(&v5) {
+        both.push_str(&format!("{a},{b}\n"));
+        one.push_str(&format!("{a}\n"));
+    }
+    let (csv2, csv1) = (tmp.path().join("both.csv"), tmp.path().join("one.csv"));
+    std::fs::write(&csv2, both).unwrap();
+    std::fs::write(&csv1, one).unwrap();
+    let predict = |input: &Path, out: &Path| {
+        wonhee()
+            .arg("predict")
+            .arg(input)
+            .arg("--run")
+            .arg(&run)
+            .args(["--fs", "360", "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let outs: Vec<PathBuf> = ["wfdb", "both", "one"]
+        .iter()
+        .map(|n| tmp.path().join(format!("{n}-beats.csv")))
+        .collect();
+    let o = predict(&record, &outs[0]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(!stderr_of(&o).contains("flat second lead"));
+    let o = predict(&csv2, &outs[1]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let o = predict(&csv1, &outs[2]);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("flat second lead"),
+        "{}",
+        stderr_of(&o)
+    );
+    let probs = |out: &Path| -> Vec<String> {
+        let mut v = csv_column(out, "sample");
+        for c in ["p_N", "p_S", "p_V", "p_F", "p_Q"] {
+            v.extend(csv_column(out, c));
+        }
+        v
+    };
+    assert!(!csv_column(&outs[0], "sample").is_empty());
+    assert_eq!(probs(&outs[0]), probs(&outs[1]));
+    assert_eq!(
+        csv_column(&outs[0], "sample"),
+        csv_column(&outs[2], "sample")
+    );
+    assert_ne!(
+        probs(&outs[0]),
+        probs(&outs[2]),
+        "the second lead was not read"
+    );
+}

@@ -590,3 +590,134 @@ fn prepare_to_writes_what_prepare_and_write_dataset_write() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `second_lead` stores each record's first signal other than the lead used, processed exactly
+/// as that signal is when it is the lead; the dataset folder gives its windows.
+#[test]
+fn second_lead_is_the_other_signal_processed_alike() {
+    let dir = fixtures("synth");
+    let names = read_record_list(&dir).unwrap();
+    let cfg = PrepareConfig {
+        second_lead: true,
+        ..PrepareConfig::default()
+    };
+    let p = prep(&cfg).unwrap();
+    // The first lead and the windows are those of a dataset prepared without it.
+    let plain = prep(&PrepareConfig::default()).unwrap();
+    assert_eq!(p.signals, plain.signals);
+    assert_eq!(p.beats, plain.beats);
+    assert!(plain.signals2.is_empty());
+    assert!(
+        plain
+            .summary
+            .records
+            .iter()
+            .all(|r| r.second_lead.is_none())
+    );
+    // s100: MLII then V5; s101: V5 then MLII; s102: no MLII (V5 used), V2; s103: MLII, V1.
+    let want = [("V5", 1), ("V5", 0), ("V2", 1), ("V1", 1)];
+    assert_eq!(p.signals2.len(), names.len());
+    for (r, (lead, index)) in want.iter().enumerate() {
+        let s = p.summary.records[r].second_lead.as_ref().unwrap();
+        assert_eq!(
+            (s.lead.as_str(), s.lead_index),
+            (*lead, *index),
+            "{}",
+            names[r]
+        );
+        // The same signal prepared as the lead.
+        let alone = prepare(
+            &dir,
+            std::slice::from_ref(&names[r]),
+            &PrepareConfig {
+                lead: (*lead).to_owned(),
+                ..PrepareConfig::default()
+            },
+            &|| (),
+        )
+        .unwrap();
+        assert_eq!(alone.summary.records[0].lead_index, *index);
+        assert_eq!(p.signals2[r], alone.signals[0], "{}", names[r]);
+        assert_eq!(s.zscore, alone.summary.records[0].zscore);
+        assert_ne!(p.signals2[r], p.signals[r]);
+    }
+    // Written and opened: window2 and fill_batch2 give its windows, unscaled.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    write_dataset(&p, &out, false, false).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    assert!(ds.has_second_lead());
+    let idx = [5, 0, ds.len() - 1];
+    let mut x2 = vec![0f32; idx.len() * 640];
+    ds.fill_batch2(&idx, &mut x2).unwrap();
+    for (k, &i) in idx.iter().enumerate() {
+        let r = usize::from(ds.window_records()[i]);
+        let start = (ds.centres()[i] - 320) as usize;
+        let want = &p.signals2[r][start..start + 640];
+        assert_eq!(ds.window2(i).unwrap(), want);
+        assert_eq!(&x2[k * 640..(k + 1) * 640], want);
+    }
+    assert!(ds.fill_batch2(&idx, &mut x2[..640]).is_err());
+    // prepare_to writes the same folder.
+    let out_to = tmp.path().join("ds-to");
+    prepare_to(&dir, &names, &cfg, &out_to, false, false, &|| ()).unwrap();
+    for f in ["signals.safetensors", "signals2.safetensors"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).unwrap(),
+            std::fs::read(out_to.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // A dataset without it says how to get one.
+    let out_plain = tmp.path().join("plain");
+    write_dataset(&plain, &out_plain, false, false).unwrap();
+    let ds_plain = Dataset::open(&out_plain).unwrap();
+    assert!(!ds_plain.has_second_lead() && ds_plain.window2(0).is_none());
+    let e = ds_plain
+        .fill_batch2(&[0], &mut x2[..640])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--second-lead"), "{e}");
+    // A missing or short signals2 file is refused when opened, naming it.
+    std::fs::remove_file(out_to.join("signals2.safetensors")).unwrap();
+    let e = Dataset::open(&out_to).err().unwrap().to_string();
+    assert!(e.contains("signals2.safetensors"), "{e}");
+    std::fs::copy(
+        out_plain.join("signals.safetensors"),
+        out_to.join("signals2.safetensors"),
+    )
+    .unwrap();
+    assert!(Dataset::open(&out_to).is_ok());
+    let short: Vec<Vec<f32>> = p.signals2.iter().map(|s| s[..100].to_vec()).collect();
+    let short_p = wonhee_dataset::Prepared {
+        signals2: short,
+        ..p
+    };
+    let out_short = tmp.path().join("short2");
+    write_dataset(&short_p, &out_short, false, false).unwrap();
+    let e = Dataset::open(&out_short).err().unwrap().to_string();
+    assert!(
+        e.contains("signals2.safetensors") && e.contains("second lead has 100 samples"),
+        "{e}"
+    );
+    // A record with one signal cannot give a second lead.
+    let one = tmp.path().join("one");
+    std::fs::create_dir(&one).unwrap();
+    let hea = std::fs::read_to_string(dir.join("s103.hea")).unwrap();
+    let mut lines: Vec<&str> = hea.lines().collect();
+    lines[0] = "s103 1 360 21600";
+    lines.remove(2);
+    std::fs::write(one.join("s103.hea"), lines.join("\n")).unwrap();
+    for ext in ["dat", "atr"] {
+        std::fs::copy(
+            dir.join(format!("s103.{ext}")),
+            one.join(format!("s103.{ext}")),
+        )
+        .unwrap();
+    }
+    let e = prepare(&one, &["s103".into()], &cfg, &|| ())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("s103.hea") && e.contains("one signal"), "{e}");
+}

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder};
 use common::{
-    build, mask, max_abs_diff, rand, rand_vec, rhythm_for, task_losses, tiny, with_interpolation,
-    with_mask_channel, with_rhythm,
+    build, lead2_for, mask, max_abs_diff, rand, rand_vec, rhythm_for, task_losses, tiny,
+    with_interpolation, with_mask_channel, with_rhythm, with_second_lead,
 };
 use wonhee_model::ops::Kernels;
 use wonhee_model::{
@@ -32,6 +32,7 @@ fn param_count_matches_the_varmap_and_names_are_stable() {
         with_mask_channel(tiny(4, FfnKind::Swiglu)),
         with_interpolation(tiny(4, FfnKind::Swiglu)),
         with_rhythm(tiny(4, FfnKind::Swiglu)),
+        with_second_lead(tiny(4, FfnKind::Swiglu)),
         ModelConfig::default(),
         ModelConfig {
             patch: 8,
@@ -91,6 +92,8 @@ enum Input {
     Interpolate,
     /// `with_rhythm`: interpolation plus rhythm features for the classifier.
     Rhythm,
+    /// `with_second_lead`: `with_rhythm` plus a second lead for the classifier.
+    SecondLead,
 }
 
 impl Input {
@@ -100,6 +103,7 @@ impl Input {
             Input::MaskChannel => with_mask_channel(cfg),
             Input::Interpolate => with_interpolation(cfg),
             Input::Rhythm => with_rhythm(cfg),
+            Input::SecondLead => with_second_lead(cfg),
         }
     }
 }
@@ -109,7 +113,11 @@ fn expected_vars(task: usize, name: &str) -> bool {
     let shared = name.starts_with("embed.") || name.starts_with("encoder.");
     match task {
         0 => {
-            shared || name == "cls" || name.starts_with("classify.") || name.starts_with("rhythm.")
+            shared
+                || name == "cls"
+                || name.starts_with("classify.")
+                || name.starts_with("rhythm.")
+                || name.starts_with("lead2.")
         }
         1 => shared || name == "missing" || name.starts_with("impute."),
         2 => shared || name == "missing" || name.starts_with("forecast."),
@@ -129,6 +137,8 @@ fn every_variable_gets_a_finite_nonzero_gradient() {
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Rhythm),
         (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Rhythm),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::SecondLead),
+        (FfnKind::Swiglu, 1, Kernels::Composed, Input::SecondLead),
     ] {
         let cfg = mc.apply(tiny(patch, ffn));
         let (model, vm) = build(&cfg, 1);
@@ -322,6 +332,90 @@ fn rhythm_features_reach_the_classifier_only() {
     let bad = Tensor::from_vec(rv, (b, cfg.rhythm_inputs), &Device::Cpu).unwrap();
     let e = model.embed_with(&x, Some(&bad)).unwrap_err().to_string();
     assert!(e.contains("rhythm[1, 2]"), "{e}");
+}
+
+#[test]
+fn second_lead_reaches_the_classifier_only() {
+    let cfg = with_second_lead(tiny(4, FfnKind::Swiglu));
+    let (model, _) = build(&cfg, 41);
+    let (l, b) = (cfg.seq_len, B);
+    let x = rand((b, l), 42, 1.0);
+    let m = mask(b, l, 43);
+    let r = rhythm_for(&cfg, b, 44);
+    let x2 = lead2_for(&cfg, b, 45).unwrap();
+    // Beat 1 gets another second lead at one point; the other beats keep theirs.
+    let mut v: Vec<f32> = x2.flatten_all().unwrap().to_vec1().unwrap();
+    v[l + 5] += 0.9;
+    let x2b = Tensor::from_vec(v, (b, l), &Device::Cpu).unwrap();
+    let logits = |x2: &Tensor| -> Vec<Vec<f32>> {
+        model
+            .forward_classify_leads(&x, Some(x2), r.as_ref(), false)
+            .unwrap()
+            .to_vec2()
+            .unwrap()
+    };
+    let (l1, l2) = (logits(&x2), logits(&x2b));
+    assert_ne!(l1[1], l2[1], "the classifier ignores the second lead");
+    assert_eq!(l1[0], l2[0], "one beat's second lead reached another beat");
+    assert_eq!(l1[2], l2[2], "one beat's second lead reached another beat");
+    let e1 = model.embed_leads(&x, Some(&x2), r.as_ref()).unwrap();
+    let e2 = model.embed_leads(&x, Some(&x2b), r.as_ref()).unwrap();
+    assert!(max_abs_diff(&e1, &e2) > 0.0);
+    // A zero second lead adds nothing to the tokens (the embedding has no bias): the same
+    // logits as a model without it, on the same weights.
+    let plain_cfg = ModelConfig {
+        second_lead: false,
+        ..cfg.clone()
+    };
+    let vm = init_varmap(&cfg, 41, &Device::Cpu).unwrap();
+    let plain = WonHee::new(
+        &plain_cfg,
+        VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let zeros = x2.zeros_like().unwrap();
+    let with_zero = model
+        .forward_classify_leads(&x, Some(&zeros), r.as_ref(), false)
+        .unwrap();
+    let without = plain.forward_classify_with(&x, r.as_ref(), false).unwrap();
+    assert!(max_abs_diff(&with_zero, &without) < 1e-6);
+    // Imputation and forecasting read the first lead alone.
+    for (a, p) in [
+        (
+            model.forward_impute(&x, &m, false).unwrap(),
+            plain.forward_impute(&x, &m, false).unwrap(),
+        ),
+        (
+            model.forward_forecast(&x, &m, false).unwrap(),
+            plain.forward_forecast(&x, &m, false).unwrap(),
+        ),
+    ] {
+        assert_eq!(max_abs_diff(&a, &p), 0.0);
+    }
+    // Missing, unexpected, misshapen or non-finite second leads are errors.
+    let e = model
+        .forward_classify_with(&x, r.as_ref(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("second lead") && e.contains("none given"), "{e}");
+    let e = plain
+        .forward_classify_leads(&x, Some(&x2), r.as_ref(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("second_lead = false"), "{e}");
+    let e = model
+        .forward_classify_leads(&x, Some(&rand((b, l / 2), 1, 1.0)), r.as_ref(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("expected [{b}, {l}]")), "{e}");
+    let mut v: Vec<f32> = x2.flatten_all().unwrap().to_vec1().unwrap();
+    v[2 * l + 7] = f32::INFINITY;
+    let bad = Tensor::from_vec(v, (b, l), &Device::Cpu).unwrap();
+    let e = model
+        .embed_leads(&x, Some(&bad), r.as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("x2[2, 7]"), "{e}");
 }
 
 #[test]

@@ -485,6 +485,33 @@ mod tests {
     }
 
     #[test]
+    fn the_second_lead_gets_the_same_warp_and_shift_and_no_scaling() {
+        let mut cfg = RunConfig::default();
+        cfg.train.augment_warp = 0.15;
+        cfg.train.augment_shift = 0.1;
+        cfg.train.augment_scale = 0.3;
+        let l = 64;
+        let x0: Vec<f32> = (0..3 * l).map(|i| (i as f32 * 0.21).sin()).collect();
+        // The second lead is the first, negated: warped alike, it stays the negation of the
+        // first lead before its scaling.
+        let x20: Vec<f32> = x0.iter().map(|v| -v).collect();
+        let (mut x, mut x2) = (x0.clone(), x20.clone());
+        source(&cfg).augment_windows(&mut x, Some(&mut x2), l, 128.0, &cfg.train);
+        let mut warp_only = cfg.clone();
+        warp_only.train.augment_scale = 0.0;
+        let mut w = x0.clone();
+        source(&warp_only).augment_windows(&mut w, None, l, 128.0, &warp_only.train);
+        assert_ne!(w, x0, "nothing was warped");
+        for (a, b) in x2.iter().zip(&w) {
+            assert_eq!(*a, -*b);
+        }
+        // The same draws as without a second lead.
+        let mut alone = x0.clone();
+        source(&cfg).augment_windows(&mut alone, None, l, 128.0, &cfg.train);
+        assert_eq!(alone, x);
+    }
+
+    #[test]
     fn scaling_is_one_factor_per_window_within_its_range() {
         let mut cfg = RunConfig::default();
         cfg.train.augment_scale = 0.3;

@@ -22,13 +22,12 @@ fn dataset() -> &'static Path {
         ));
         let out = std::env::temp_dir().join(format!("wonhee-train-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
-        let p = prepare(
-            &src,
-            &read_record_list(&src).unwrap(),
-            &PrepareConfig::default(),
-            &|| (),
-        )
-        .unwrap();
+        // With the second lead, for models that read it (others ignore it).
+        let cfg = PrepareConfig {
+            second_lead: true,
+            ..PrepareConfig::default()
+        };
+        let p = prepare(&src, &read_record_list(&src).unwrap(), &cfg, &|| ()).unwrap();
         write_dataset(&p, &out, false, true).unwrap();
         out
     })
@@ -194,8 +193,60 @@ fn resume_is_bitwise_identical_with_every_option() {
     cfg.model.missing_input = wonhee_model::MissingInput::Interpolate;
     cfg.model.impute_base = wonhee_model::ImputeBase::Linear;
     cfg.model.rhythm_inputs = wonhee_dataset::RHYTHM_FEATURES;
+    cfg.model.second_lead = true;
     // A stop that is not on a checkpoint boundary, inside the second shuffle epoch.
     resume_matches_uninterrupted(&cfg, 5);
+}
+
+#[test]
+fn second_lead_trains_and_needs_a_dataset_with_one() {
+    let mut cfg = tiny();
+    cfg.model.second_lead = true;
+    let a = tempfile::tempdir().unwrap();
+    run(a.path(), &cfg, false, None).unwrap();
+    let vm = wonhee_model::init_varmap(&cfg.model, 0, &Device::Cpu).unwrap();
+    wonhee_model::load_weights(&vm, a.path().join("model.safetensors")).unwrap();
+    // The second lead's embedding was trained (it moved from its initial values).
+    let init = wonhee_model::init_varmap(&cfg.model, cfg.train.seed, &Device::Cpu).unwrap();
+    let get = |vm: &candle_nn::VarMap| -> Vec<f32> {
+        let d = vm.data().lock().unwrap();
+        d["lead2.weight"]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+    assert_ne!(get(&vm), get(&init));
+    // A dataset prepared without it is refused, saying how to prepare one.
+    let src = PathBuf::from(format!(
+        "{}/../../fixtures/synth",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let plain = prepare(
+        &src,
+        &read_record_list(&src).unwrap(),
+        &PrepareConfig::default(),
+        &|| (),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("plain");
+    write_dataset(&plain, &ds, false, false).unwrap();
+    let opts = TrainOptions {
+        device: Device::Cpu,
+        resume: false,
+        stop_after: None,
+        on_step: &|_| (),
+        on_val: &|_| (),
+    };
+    let e = train(&tmp.path().join("run"), &ds, &cfg, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("second lead") && e.contains("--second-lead"),
+        "{e}"
+    );
 }
 
 #[test]

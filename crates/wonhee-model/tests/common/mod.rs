@@ -81,8 +81,9 @@ pub fn task_losses(
     train: bool,
 ) -> [Tensor; 3] {
     let rhythm = rhythm_for(model.config(), x.dim(0).unwrap(), 31);
+    let x2 = lead2_for(model.config(), x.dim(0).unwrap(), 37);
     let logits = model
-        .forward_classify_with(x, rhythm.as_ref(), train)
+        .forward_classify_leads(x, x2.as_ref(), rhythm.as_ref(), train)
         .unwrap();
     let ce = candle_nn::loss::cross_entropy(&logits, labels).unwrap();
     let m = missing.to_dtype(DType::F32).unwrap();
@@ -142,6 +143,19 @@ pub fn with_rhythm(cfg: ModelConfig) -> ModelConfig {
         rhythm_inputs: 4,
         ..with_interpolation(cfg)
     }
+}
+
+/// `with_rhythm` reading a second lead in the classification pass.
+pub fn with_second_lead(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        second_lead: true,
+        ..with_rhythm(cfg)
+    }
+}
+
+/// A second lead `[b, seq_len]` for `cfg` (values in ±1), or `None` without one.
+pub fn lead2_for(cfg: &ModelConfig, b: usize, seed: u64) -> Option<Tensor> {
+    cfg.second_lead.then(|| rand((b, cfg.seq_len), seed, 1.0))
 }
 
 /// Rhythm features `[b, rhythm_inputs]` for `cfg` (values in ±0.5), or `None` without them.
