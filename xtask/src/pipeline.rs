@@ -300,13 +300,17 @@ fn locate_stage(opt: &Options, bin: &Path, st: &mut Stages) -> Result<(String, P
 }
 
 /// Whether the run configuration `text` (TOML) has a model that reads a second lead
-/// (`[model] second_lead = true`): its dataset must then be prepared with `--second-lead`.
+/// (`[model] second_lead = true` or `lead2_context = true`): its dataset must then be prepared
+/// with `--second-lead`.
 pub fn reads_second_lead(text: &str) -> Result<bool> {
     let v: toml::Table = toml::from_str(text).context("parsing the run configuration")?;
-    Ok(v.get("model")
-        .and_then(|m| m.get("second_lead"))
-        .and_then(toml::Value::as_bool)
-        .unwrap_or(false))
+    let on = |key: &str| {
+        v.get("model")
+            .and_then(|m| m.get(key))
+            .and_then(toml::Value::as_bool)
+            .unwrap_or(false)
+    };
+    Ok(on("second_lead") || on("lead2_context"))
 }
 
 /// Stage 2: `wonhee verify`. Always run: it is what tells a changed file.

@@ -56,6 +56,18 @@ pub const BEAT_FEATURES: usize = RHYTHM_FEATURES + CONTEXT_FEATURES;
 /// features were added), or all of them. Each is a prefix of the next.
 pub const BEAT_FEATURE_WIDTHS: [usize; 3] = [RHYTHM_FEATURES, RHYTHM_FEATURES + 4, BEAT_FEATURES];
 
+/// Number of second-lead features a model with `lead2_context` reads after its beat
+/// features: context features 1-3 ([`lead2_shape`]) of the beat in the second lead.
+pub const LEAD2_FEATURES: usize = 3;
+
+/// The second-lead features of a beat from its context features in the second lead
+/// ([`window_context`] of the second lead): the shape features 1-3 (the beat against its
+/// record's median beat in that lead). The irregularity and timing features are the first
+/// lead's already (the beats are the same).
+pub fn lead2_shape(context: &[f32; CONTEXT_FEATURES]) -> [f32; LEAD2_FEATURES] {
+    [context[1], context[2], context[3]]
+}
+
 /// Context features of a beat with nothing to compare it with (too few beats, no signal): a
 /// steady rhythm and the [`TYPICAL_SHAPE`].
 const TYPICAL_CONTEXT: [f32; CONTEXT_FEATURES] = [

@@ -44,8 +44,8 @@ mod splits;
 mod writer;
 
 pub use context::{
-    BEAT_FEATURE_WIDTHS, BEAT_FEATURES, CONTEXT_FEATURES, MIN_TEMPLATE_BEATS, TIMING_FEATURES,
-    TYPICAL_SHAPE, beat_context, window_context,
+    BEAT_FEATURE_WIDTHS, BEAT_FEATURES, CONTEXT_FEATURES, LEAD2_FEATURES, MIN_TEMPLATE_BEATS,
+    TIMING_FEATURES, TYPICAL_SHAPE, beat_context, lead2_shape, window_context,
 };
 pub use error::{DatasetError, Result};
 pub use lead::{ProcessedLead, process_lead, rate_ratio, window_centre};

@@ -19,7 +19,9 @@ use safetensors::tensor::{Dtype, SafeTensors};
 use wonhee_schema::{BEATS_FILE, SIGNALS_FILE, SIGNALS2_FILE, SUMMARY_FILE, Side, Summary};
 use wonhee_signal::Scaler;
 
-use crate::context::{BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, window_context};
+use crate::context::{
+    BEAT_FEATURE_WIDTHS, CONTEXT_FEATURES, LEAD2_FEATURES, lead2_shape, window_context,
+};
 use crate::error::{DatasetError, Result};
 use crate::rhythm::{RHYTHM_FEATURES, RrIntervals};
 
@@ -64,6 +66,8 @@ pub struct Dataset {
     rr: Option<Vec<RrIntervals>>,
     /// Context features of each window's beat ([`crate::beat_context`]), computed on first use.
     context: std::sync::OnceLock<Vec<[f32; CONTEXT_FEATURES]>>,
+    /// The same in the second lead, when the dataset has one.
+    context2: std::sync::OnceLock<Vec<[f32; CONTEXT_FEATURES]>>,
     window: usize,
 }
 
@@ -125,6 +129,7 @@ impl Dataset {
             side: b.side,
             rr: b.rr,
             context: std::sync::OnceLock::new(),
+            context2: std::sync::OnceLock::new(),
             window,
         };
         // Check that every signal is aligned f32 data (it is, as written by this crate).
@@ -344,22 +349,79 @@ impl Dataset {
     /// The context features of every window's beat, against its own record's beats
     /// ([`window_context`]).
     pub fn context(&self) -> &[[f32; CONTEXT_FEATURES]] {
-        self.context.get_or_init(|| {
-            let mut by_record: Vec<Vec<usize>> = vec![Vec::new(); self.records.len()];
-            for (i, &r) in self.record.iter().enumerate() {
-                by_record[usize::from(r)].push(i);
+        self.context
+            .get_or_init(|| self.context_of(|r| self.record_signal(r)))
+    }
+
+    /// The context features of every window's beat in the second lead ([`window_context`] of
+    /// it); an error when the dataset has no second lead.
+    pub fn context2(&self) -> Result<&[[f32; CONTEXT_FEATURES]]> {
+        if !self.has_second_lead() {
+            return Err(DatasetError::invalid(
+                self.dir.join(SUMMARY_FILE),
+                "the dataset has no second lead: prepare it with `--second-lead`",
+            ));
+        }
+        Ok(self
+            .context2
+            .get_or_init(|| self.context_of(|r| self.record_signal2(r).unwrap_or(&[]))))
+    }
+
+    /// [`window_context`] of each record's windows over the record's signal `signal(r)`.
+    fn context_of<'a>(
+        &'a self,
+        signal: impl Fn(usize) -> &'a [f32],
+    ) -> Vec<[f32; CONTEXT_FEATURES]> {
+        let mut by_record: Vec<Vec<usize>> = vec![Vec::new(); self.records.len()];
+        for (i, &r) in self.record.iter().enumerate() {
+            by_record[usize::from(r)].push(i);
+        }
+        let fs = f64::from(self.summary.config.fs);
+        let mut out = vec![[0f32; CONTEXT_FEATURES]; self.len()];
+        for (r, windows) in by_record.iter().enumerate() {
+            let centres: Vec<i64> = windows.iter().map(|&i| self.centre[i]).collect();
+            let f = window_context(signal(r), &centres, fs, self.window);
+            for (&i, v) in windows.iter().zip(f) {
+                out[i] = v;
             }
-            let fs = f64::from(self.summary.config.fs);
-            let mut out = vec![[0f32; CONTEXT_FEATURES]; self.len()];
-            for (r, windows) in by_record.iter().enumerate() {
-                let centres: Vec<i64> = windows.iter().map(|&i| self.centre[i]).collect();
-                let f = window_context(self.record_signal(r), &centres, fs, self.window);
-                for (&i, v) in windows.iter().zip(f) {
-                    out[i] = v;
-                }
-            }
-            out
-        })
+        }
+        out
+    }
+
+    /// [`Dataset::fill_features`] followed, when `lead2`, by the [`LEAD2_FEATURES`] second-lead
+    /// features of each window ([`lead2_shape`] of [`Dataset::context2`]): `width +
+    /// LEAD2_FEATURES` values per window.
+    pub fn fill_beat_inputs(
+        &self,
+        idx: &[usize],
+        width: usize,
+        lead2: bool,
+        out: &mut [f32],
+    ) -> Result<()> {
+        if !lead2 {
+            return self.fill_features(idx, width, out);
+        }
+        let row = width + LEAD2_FEATURES;
+        if out.len() != idx.len() * row {
+            return Err(DatasetError::Config(format!(
+                "beat feature buffer holds {} values, {} windows need {}",
+                out.len(),
+                idx.len(),
+                idx.len() * row
+            )));
+        }
+        let context2 = self.context2()?;
+        let mut first = vec![0f32; idx.len() * width];
+        self.fill_features(idx, width, &mut first)?;
+        for ((o, f), &i) in out
+            .chunks_exact_mut(row)
+            .zip(first.chunks_exact(width))
+            .zip(idx)
+        {
+            o[..width].copy_from_slice(f);
+            o[width..].copy_from_slice(&lead2_shape(&context2[i]));
+        }
+        Ok(())
     }
 
     /// An error for a window index past the last window.

@@ -135,7 +135,7 @@ impl WonHee {
             missing: vb.get_with_hints(d, "missing", EMBED_INIT)?,
             cls: vb.get_with_hints(d, "cls", EMBED_INIT)?,
             rhythm: if cfg.rhythm_inputs > 0 {
-                Some(Linear::new(cfg.rhythm_inputs, d, false, vb.pp("rhythm"))?)
+                Some(Linear::new(cfg.beat_inputs(), d, false, vb.pp("rhythm"))?)
             } else {
                 None
             },
@@ -344,9 +344,9 @@ impl WonHee {
     }
 
     /// Checks `rhythm` against the config: required exactly when `rhythm_inputs > 0`, shape
-    /// `[b, rhythm_inputs]` f32, finite.
+    /// `[b, beat_inputs]` f32 (`ModelConfig::beat_inputs`), finite.
     fn check_rhythm(&self, b: usize, rhythm: Option<&Tensor>) -> Result<()> {
-        let want = self.cfg.rhythm_inputs;
+        let want = self.cfg.beat_inputs();
         let r = match (want, rhythm) {
             (0, None) => return Ok(()),
             (0, Some(_)) => {
@@ -356,7 +356,8 @@ impl WonHee {
             }
             (_, None) => {
                 return Err(ModelError::Input(format!(
-                    "the model reads {want} rhythm features per beat (rhythm_inputs); none given"
+                    "the model reads {want} rhythm features per beat (rhythm_inputs, lead2_context); \
+                     none given"
                 )));
             }
             (_, Some(r)) => r,

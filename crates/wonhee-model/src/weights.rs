@@ -107,8 +107,8 @@ pub fn tensor_specs(cfg: &ModelConfig) -> Vec<TensorSpec> {
     if cfg.rhythm_inputs > 0 {
         v.push(TensorSpec {
             name: "rhythm.weight".into(),
-            shape: vec![d, cfg.rhythm_inputs],
-            init: linear_init(cfg.rhythm_inputs),
+            shape: vec![d, cfg.beat_inputs()],
+            init: linear_init(cfg.beat_inputs()),
         });
     }
     if cfg.second_lead {

@@ -42,7 +42,7 @@ pub use dataset::{
 pub use error::{Result, SchemaError};
 pub use examples::{Example, Examples};
 pub use log::{LogLine, TrainPoint, TrainingLog, ValPoint, truncate_log};
-pub use model::{FfnKind, Flops, ImputeBase, MissingInput, ModelConfig};
+pub use model::{FfnKind, Flops, ImputeBase, LEAD2_CONTEXT_INPUTS, MissingInput, ModelConfig};
 pub use run::{
     CHECKPOINT_DIR, CONFIG_FILE, DatasetInfo, EXAMPLES_FILE, INFO_FILE, METRICS_FILE, METRICS_LOG,
     MODEL_FILE, RUN_FORMAT_VERSION, RunInfo,

@@ -112,7 +112,18 @@ pub struct ModelConfig {
     /// written TOML when off.
     #[serde(skip_serializing_if = "is_false")]
     pub second_lead: bool,
+    /// Whether the [CLS] token also reads 3 patient-relative features of the beat in the
+    /// second lead (`wonhee_dataset::lead2_shape`: its distance, amplitude and residual against
+    /// that lead's own median beat), after the `rhythm_inputs` features: the rhythm layer is
+    /// then `Linear(rhythm_inputs + 3, d)` ([`ModelConfig::beat_inputs`]). Needs
+    /// `rhythm_inputs > 0` and a dataset prepared with the second lead. Left out of the
+    /// written TOML when off.
+    #[serde(skip_serializing_if = "is_false")]
+    pub lead2_context: bool,
 }
+
+/// Second-lead features a model with `lead2_context` reads after its rhythm features.
+pub const LEAD2_CONTEXT_INPUTS: usize = 3;
 
 /// `true` for `false` (serde's `skip_serializing_if` for options that are off by default).
 fn is_false(v: &bool) -> bool {
@@ -140,6 +151,7 @@ impl Default for ModelConfig {
             impute_base: ImputeBase::None,
             rhythm_inputs: 0,
             second_lead: false,
+            lead2_context: false,
         }
     }
 }
@@ -246,10 +258,19 @@ impl ModelConfig {
                 return bad(format!("{name} ({p}) must be in [0, 1)"));
             }
         }
+        if self.lead2_context && self.rhythm_inputs == 0 {
+            return bad("lead2_context needs rhythm_inputs > 0 (its features follow them)".into());
+        }
         if !(self.norm_eps.is_finite() && self.norm_eps > 0.0) {
             return bad(format!("norm_eps ({}) must be positive", self.norm_eps));
         }
         Ok(())
+    }
+
+    /// Per-beat features the [CLS] token reads: `rhythm_inputs`, plus
+    /// [`LEAD2_CONTEXT_INPUTS`] with `lead2_context`.
+    pub fn beat_inputs(&self) -> usize {
+        self.rhythm_inputs + usize::from(self.lead2_context) * LEAD2_CONTEXT_INPUTS
     }
 
     /// Tokens per window without the [CLS] token: `seq_len / patch`.
@@ -290,7 +311,7 @@ impl ModelConfig {
         let embed = self.embed_inputs() * d + d;
         embed
             + 2 * d // missing-value and [CLS] embeddings
-            + self.rhythm_inputs * d
+            + self.beat_inputs() * d
             + usize::from(self.second_lead) * self.patch * d
             + self.n_layers * block(enc_ffn)
             + d // encoder's final norm
@@ -319,7 +340,7 @@ impl ModelConfig {
         };
         let embed = 2.0 * n * self.embed_inputs() as f64 * d;
         let classify = embed
-            + 2.0 * self.rhythm_inputs as f64 * d
+            + 2.0 * self.beat_inputs() as f64 * d
             + f64::from(u8::from(self.second_lead)) * 2.0 * n * p * d
             + trunk(n + 1.0)
             + 2.0 * d * self.n_classes as f64;

@@ -73,7 +73,7 @@ impl Batch {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut normal = || gaussian(&mut rng, 1.0) as f32;
         let x: Vec<f32> = (0..b * l).map(|_| normal()).collect();
-        let rhythm: Vec<f32> = (0..b * cfg.model.rhythm_inputs)
+        let rhythm: Vec<f32> = (0..b * cfg.model.beat_inputs())
             .map(|_| 0.2 * normal())
             .collect();
         let k = (cfg.train.mask_min + cfg.train.mask_max) / 2;
@@ -100,7 +100,7 @@ impl Batch {
             idx: (0..b).collect(),
             x_in: x.clone(),
             x,
-            rhythm: match cfg.model.rhythm_inputs {
+            rhythm: match cfg.model.beat_inputs() {
                 0 => None,
                 n => Some(Tensor::from_vec(rhythm, (b, n), dev)?),
             },
@@ -115,21 +115,22 @@ fn hidden_value(h: bool) -> f32 {
     f32::from(u8::from(h))
 }
 
-/// The beat features `[b, rhythm_inputs]` of windows `idx` when the model reads them
+/// The beat features `[b, beat_inputs]` of windows `idx` when the model reads them
 /// (`model.rhythm_inputs > 0`: the rhythm features, then as many context features as it
-/// reads; [`BEAT_FEATURE_WIDTHS`]), else `None`.
+/// reads, [`BEAT_FEATURE_WIDTHS`], then the second lead's shape features with
+/// `lead2_context`), else `None`.
 pub fn rhythm_batch(
     model: &ModelConfig,
     ds: &Dataset,
     idx: &[usize],
     dev: &Device,
 ) -> Result<Option<Tensor>> {
-    let n = model.rhythm_inputs;
+    let n = model.beat_inputs();
     if n == 0 {
         return Ok(None);
     }
     let mut r = vec![0f32; idx.len() * n];
-    ds.fill_features(idx, n, &mut r)?;
+    ds.fill_beat_inputs(idx, model.rhythm_inputs, model.lead2_context, &mut r)?;
     Ok(Some(Tensor::from_vec(r, (idx.len(), n), dev)?))
 }
 
@@ -157,10 +158,10 @@ pub(crate) fn check_beat_inputs(model: &ModelConfig, ds: &Dataset) -> Result<()>
     if model.rhythm_inputs > 0 {
         ds.rr()?;
     }
-    if model.second_lead && !ds.has_second_lead() {
+    if (model.second_lead || model.lead2_context) && !ds.has_second_lead() {
         return Err(TrainError::Config(format!(
-            "the model reads a second lead (model.second_lead), but the dataset {} has none: \
-             prepare it with `wonhee prepare --second-lead`",
+            "the model reads a second lead (model.second_lead or lead2_context), but the \
+             dataset {} has none: prepare it with `wonhee prepare --second-lead`",
             ds.dir().display()
         )));
     }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use wonhee_dataset::{
-    CONTEXT_FEATURES, RHYTHM_FEATURES, RrIntervals, process_lead, rr_intervals, scale_into,
-    window_centre, window_context,
+    CONTEXT_FEATURES, RHYTHM_FEATURES, RrIntervals, TYPICAL_SHAPE, lead2_shape, process_lead,
+    rr_intervals, scale_into, window_centre, window_context,
 };
 
 use crate::batch::check_rhythm_inputs;
@@ -35,9 +35,10 @@ pub struct BeatClass {
 /// batches in parallel (the result does not depend on the number of threads). Every beat of
 /// the recording should be given: the RR-interval features come from them.
 /// `progress(done, total)` is called after each batch. `what` names the input in errors.
-/// A model that reads a second lead (`second_lead`) takes it from `x2` (as long as `x`,
-/// processed the same way); without one it reads a flat second lead (zeros), which it was not
-/// trained on: its answers are then less reliable (the CLI warns).
+/// A model that reads a second lead (`second_lead` or `lead2_context`) takes it from `x2` (as
+/// long as `x`, processed the same way); without one it reads a flat second lead (zeros) and
+/// every beat as a typical beat there ([`TYPICAL_SHAPE`]), which it was not trained on: its
+/// answers are then less reliable (the CLI warns).
 #[allow(clippy::too_many_arguments)]
 pub fn classify_beats(
     run: &Run,
@@ -51,8 +52,9 @@ pub fn classify_beats(
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let lead = process_lead(x, fs, cfg, what)?;
+    let mcfg = run.model.config();
     let lead2 = match x2 {
-        Some(x2) if run.model.config().second_lead => {
+        Some(x2) if mcfg.second_lead || mcfg.lead2_context => {
             if x2.len() != x.len() {
                 return Err(TrainError::run(
                     what,
@@ -73,6 +75,12 @@ pub fn classify_beats(
         .map(|&s| window_centre(s, lead.up, lead.down))
         .collect();
     let context = window_context(&lead.signal, &centres, f64::from(cfg.fs), cfg.window);
+    let context2 = match &lead2 {
+        Some(s2) if mcfg.lead2_context => {
+            Some(window_context(s2, &centres, f64::from(cfg.fs), cfg.window))
+        }
+        _ => None,
+    };
     let batch = batch.max(1);
     let done = AtomicUsize::new(0);
     let parts: Vec<Vec<BeatClass>> = beats
@@ -80,12 +88,15 @@ pub fn classify_beats(
         .zip(centres.par_chunks(batch))
         .zip(rr.par_chunks(batch))
         .zip(context.par_chunks(batch))
-        .map(|(((chunk, centres), rr), context)| {
+        .enumerate()
+        .map(|(k, (((chunk, centres), rr), context))| {
             let signals = LeadSignals {
                 first: &lead.signal,
                 second: lead2.as_deref(),
             };
-            let out = classify_windows(run, signals, centres, chunk, rr, context)?;
+            let first = k * batch;
+            let context2 = context2.as_deref().map(|c| &c[first..first + chunk.len()]);
+            let out = classify_windows(run, signals, centres, chunk, rr, context, context2)?;
             let d = done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len();
             progress(d, beats.len());
             Ok(out)
@@ -117,7 +128,9 @@ fn cut_window(signal: &[f32], c: i64, out: &mut [f32]) -> bool {
 
 /// One forward pass over the windows centred at `centres` of the processed leads `signals`
 /// (edge samples repeated past their ends), for the beats at input samples `beats` with RR
-/// intervals `rr` and context features `context` ([`window_context`]).
+/// intervals `rr` and context features `context` ([`window_context`]; `context2` in the
+/// second lead, for a model with `lead2_context`: without it, each beat reads as a typical
+/// beat there, [`TYPICAL_SHAPE`]).
 pub(crate) fn classify_windows(
     run: &Run,
     signals: LeadSignals<'_>,
@@ -125,6 +138,7 @@ pub(crate) fn classify_windows(
     beats: &[i64],
     rr: &[RrIntervals],
     context: &[[f32; CONTEXT_FEATURES]],
+    context2: Option<&[[f32; CONTEXT_FEATURES]]>,
 ) -> Result<Vec<BeatClass>> {
     let cfg = &run.info.dataset.prepare;
     let l = cfg.window;
@@ -150,15 +164,22 @@ pub(crate) fn classify_windows(
     } else {
         None
     };
-    let width = run.model.config().rhythm_inputs;
+    let mcfg = run.model.config();
+    let width = mcfg.rhythm_inputs;
     let rt = if width > 0 {
-        check_rhythm_inputs(run.model.config())?;
-        let mut r = Vec::with_capacity(b * width);
-        for (rr, c) in rr.iter().zip(context) {
+        check_rhythm_inputs(mcfg)?;
+        let mut r = Vec::with_capacity(b * mcfg.beat_inputs());
+        for (j, (rr, c)) in rr.iter().zip(context).enumerate() {
             r.extend(rr.features());
             r.extend(&c[..width - RHYTHM_FEATURES]);
+            if mcfg.lead2_context {
+                match context2 {
+                    Some(c2) => r.extend(lead2_shape(&c2[j])),
+                    None => r.extend(TYPICAL_SHAPE),
+                }
+            }
         }
-        Some(Tensor::from_vec(r, (b, width), &dev)?)
+        Some(Tensor::from_vec(r, (b, mcfg.beat_inputs()), &dev)?)
     } else {
         None
     };

@@ -220,6 +220,15 @@ pub fn predict_record(
     let mut out = Vec::with_capacity(rw.centre.len());
     let context =
         wonhee_dataset::window_context(&rw.signal, &rw.centre, f64::from(cfg.fs), cfg.window);
+    let context2 = match &rw.signal2 {
+        Some(s2) if run.model.config().lead2_context => Some(wonhee_dataset::window_context(
+            s2,
+            &rw.centre,
+            f64::from(cfg.fs),
+            cfg.window,
+        )),
+        _ => None,
+    };
     let batch = batch.max(1);
     for (k, centres) in rw.centre.chunks(batch).enumerate() {
         let first = k * batch;
@@ -235,6 +244,7 @@ pub fn predict_record(
             &rw.sample[idx.clone()],
             &rw.rr[idx.clone()],
             &context[idx.clone()],
+            context2.as_deref().map(|c| &c[idx.clone()]),
         )?;
         for (i, f) in idx.zip(found) {
             out.push(BeatPrediction {

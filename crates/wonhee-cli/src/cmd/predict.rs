@@ -76,7 +76,8 @@ fn second_lead<'a>(
     rec: &'a wonhee_input::Recording,
     index: usize,
 ) -> Result<Option<&'a [f32]>> {
-    if !run.model.config().second_lead {
+    let m = run.model.config();
+    if !(m.second_lead || m.lead2_context) {
         return Ok(None);
     }
     let first = &rec.leads[index];
@@ -89,7 +90,8 @@ fn second_lead<'a>(
         None => {
             tracing::warn!(
                 "{}: the model reads a second lead and the input has none at {} Hz beside `{}`; \
-                 classifying with a flat second lead, which the model was not trained on",
+                 classifying with a flat second lead (every beat typical there), which the \
+                 model was not trained on",
                 rec.path.display(),
                 first.fs,
                 first.name
