@@ -459,17 +459,29 @@ fn adapt_scores_each_held_out_record_after_its_first_minutes() {
     assert_eq!(std::fs::read(run.join("config.toml")).unwrap(), before);
 }
 
-/// A run whose model reads a second lead (`second_lead = true`) trains on a dataset prepared
-/// with `--second-lead`, evaluates, and predicts from a WFDB record or a CSV with both leads
-/// alike; with one lead it warns and still answers.
+/// A run whose model reads a second lead (`second_lead = true`: its waveform) trains on a
+/// dataset prepared with `--second-lead`, evaluates, and predicts from a WFDB record or a CSV
+/// with both leads alike; with one lead it warns and still answers.
 #[test]
 fn second_lead_run_reads_both_leads_of_any_input() {
+    two_lead_run("second_lead = true");
+}
+
+/// The same with `lead2_context = true` (the beat against its median beat in the second lead).
+#[test]
+fn lead2_context_run_reads_both_leads_of_any_input() {
+    two_lead_run("lead2_context = true");
+}
+
+/// Trains the tiny config with `option` (a `[model]` line that makes it read a second lead)
+/// and checks training, evaluation and prediction from one and two leads.
+fn two_lead_run(option: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (data, run) = (tmp.path().join("prep2"), tmp.path().join("run2"));
     let config = tmp.path().join("tiny2.toml");
     let text = TINY.replace(
         "rhythm_inputs = 4\n",
-        "rhythm_inputs = 4\nsecond_lead = true\n",
+        &format!("rhythm_inputs = 4\n{option}\n"),
     );
     std::fs::write(&config, text).unwrap();
     // Training on a dataset without the second lead is refused, naming the option.

@@ -721,3 +721,63 @@ fn second_lead_is_the_other_signal_processed_alike() {
         .to_string();
     assert!(e.contains("s103.hea") && e.contains("one signal"), "{e}");
 }
+
+/// `fill_beat_inputs` with `lead2`: the beat features, then the shape context features of the
+/// beat in the second lead (as `window_context` computes them from that lead).
+#[test]
+fn lead2_features_are_the_second_leads_shape_context() {
+    let cfg = PrepareConfig {
+        second_lead: true,
+        ..PrepareConfig::default()
+    };
+    let p = prep(&cfg).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    write_dataset(&p, &out, false, false).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let idx: Vec<usize> = (0..ds.len()).step_by(7).collect();
+    let (w, row) = (8, 8 + wonhee_dataset::LEAD2_FEATURES);
+    let mut first = vec![0f32; idx.len() * w];
+    ds.fill_features(&idx, w, &mut first).unwrap();
+    let mut both = vec![0f32; idx.len() * row];
+    ds.fill_beat_inputs(&idx, w, true, &mut both).unwrap();
+    // Each record's second-lead context, computed from its signal and centres directly.
+    let c2 = ds.context2().unwrap();
+    for r in 0..ds.records().len() {
+        let windows: Vec<usize> = (0..ds.len())
+            .filter(|&i| usize::from(ds.window_records()[i]) == r)
+            .collect();
+        let centres: Vec<i64> = windows.iter().map(|&i| ds.centres()[i]).collect();
+        let want = wonhee_dataset::window_context(&p.signals2[r], &centres, 128.0, 640);
+        for (&i, v) in windows.iter().zip(&want) {
+            assert_eq!(&c2[i], v);
+        }
+    }
+    let mut differs = false;
+    for (k, &i) in idx.iter().enumerate() {
+        let o = &both[k * row..(k + 1) * row];
+        assert_eq!(&o[..w], &first[k * w..(k + 1) * w]);
+        assert_eq!(o[w..], wonhee_dataset::lead2_shape(&c2[i]));
+        differs |= o[w..] != ds.context()[i][1..4];
+    }
+    assert!(differs, "the second lead's features equal the first lead's");
+    // Without `lead2` it is fill_features; a wrong buffer or a dataset without it is refused.
+    let mut same = vec![0f32; idx.len() * w];
+    ds.fill_beat_inputs(&idx, w, false, &mut same).unwrap();
+    assert_eq!(same, first);
+    assert!(ds.fill_beat_inputs(&idx, w, true, &mut first).is_err());
+    let plain = tmp.path().join("plain");
+    write_dataset(
+        &prep(&PrepareConfig::default()).unwrap(),
+        &plain,
+        false,
+        false,
+    )
+    .unwrap();
+    let e = Dataset::open(&plain)
+        .unwrap()
+        .fill_beat_inputs(&[0], w, true, &mut both[..row])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--second-lead"), "{e}");
+}

@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarBuilder};
 use common::{
     build, lead2_for, mask, max_abs_diff, rand, rand_vec, rhythm_for, task_losses, tiny,
-    with_interpolation, with_mask_channel, with_rhythm, with_second_lead,
+    with_interpolation, with_lead2_context, with_mask_channel, with_rhythm, with_second_lead,
 };
 use wonhee_model::ops::Kernels;
 use wonhee_model::{
@@ -33,6 +33,12 @@ fn param_count_matches_the_varmap_and_names_are_stable() {
         with_interpolation(tiny(4, FfnKind::Swiglu)),
         with_rhythm(tiny(4, FfnKind::Swiglu)),
         with_second_lead(tiny(4, FfnKind::Swiglu)),
+        with_lead2_context(tiny(4, FfnKind::Swiglu)),
+        ModelConfig {
+            second_lead: true,
+            lead2_context: true,
+            ..with_lead2_context(tiny(2, FfnKind::SoftMoe))
+        },
         ModelConfig::default(),
         ModelConfig {
             patch: 8,
@@ -94,6 +100,8 @@ enum Input {
     Rhythm,
     /// `with_second_lead`: `with_rhythm` plus a second lead for the classifier.
     SecondLead,
+    /// `with_lead2_context`: `with_rhythm` plus the second lead's shape features.
+    Lead2Context,
 }
 
 impl Input {
@@ -104,6 +112,7 @@ impl Input {
             Input::Interpolate => with_interpolation(cfg),
             Input::Rhythm => with_rhythm(cfg),
             Input::SecondLead => with_second_lead(cfg),
+            Input::Lead2Context => with_lead2_context(cfg),
         }
     }
 }
@@ -139,6 +148,7 @@ fn every_variable_gets_a_finite_nonzero_gradient() {
         (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Rhythm),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::SecondLead),
         (FfnKind::Swiglu, 1, Kernels::Composed, Input::SecondLead),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::Lead2Context),
     ] {
         let cfg = mc.apply(tiny(patch, ffn));
         let (model, vm) = build(&cfg, 1);
@@ -332,6 +342,35 @@ fn rhythm_features_reach_the_classifier_only() {
     let bad = Tensor::from_vec(rv, (b, cfg.rhythm_inputs), &Device::Cpu).unwrap();
     let e = model.embed_with(&x, Some(&bad)).unwrap_err().to_string();
     assert!(e.contains("rhythm[1, 2]"), "{e}");
+}
+
+#[test]
+fn lead2_context_widens_the_rhythm_layer_and_needs_rhythm_inputs() {
+    let cfg = with_lead2_context(tiny(4, FfnKind::Swiglu));
+    assert_eq!(cfg.beat_inputs(), cfg.rhythm_inputs + 3);
+    let (model, vm) = build(&cfg, 51);
+    assert_eq!(
+        vm.data().lock().unwrap()["rhythm.weight"].dims(),
+        &[cfg.d_model, cfg.rhythm_inputs + 3]
+    );
+    let x = rand((B, cfg.seq_len), 52, 1.0);
+    let r = rhythm_for(&cfg, B, 53).unwrap();
+    assert_eq!(r.dims(), &[B, 7]);
+    model.forward_classify_with(&x, Some(&r), false).unwrap();
+    // Only the rhythm features' width is refused.
+    let e = model
+        .forward_classify_with(&x, Some(&rand((B, 4), 1, 0.5)), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expected [3, 7]"), "{e}");
+    let e = ModelConfig {
+        rhythm_inputs: 0,
+        ..cfg
+    }
+    .validate()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("lead2_context needs rhythm_inputs"), "{e}");
 }
 
 #[test]

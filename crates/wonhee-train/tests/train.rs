@@ -194,6 +194,7 @@ fn resume_is_bitwise_identical_with_every_option() {
     cfg.model.impute_base = wonhee_model::ImputeBase::Linear;
     cfg.model.rhythm_inputs = wonhee_dataset::RHYTHM_FEATURES;
     cfg.model.second_lead = true;
+    cfg.model.lead2_context = true;
     // A stop that is not on a checkpoint boundary, inside the second shuffle epoch.
     resume_matches_uninterrupted(&cfg, 5);
 }

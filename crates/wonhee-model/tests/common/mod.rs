@@ -160,5 +160,13 @@ pub fn lead2_for(cfg: &ModelConfig, b: usize, seed: u64) -> Option<Tensor> {
 
 /// Rhythm features `[b, rhythm_inputs]` for `cfg` (values in ±0.5), or `None` without them.
 pub fn rhythm_for(cfg: &ModelConfig, b: usize, seed: u64) -> Option<Tensor> {
-    (cfg.rhythm_inputs > 0).then(|| rand((b, cfg.rhythm_inputs), seed, 0.5))
+    (cfg.rhythm_inputs > 0).then(|| rand((b, cfg.beat_inputs()), seed, 0.5))
+}
+
+/// `with_rhythm` with the second lead's 3 shape features after the rhythm features.
+pub fn with_lead2_context(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        lead2_context: true,
+        ..with_rhythm(cfg)
+    }
 }
