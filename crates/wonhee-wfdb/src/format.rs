@@ -100,8 +100,8 @@ fn decode_any(
         }),
         Format::F80 => fixed::<1>(bytes, n, wanted, chans, |b| i32::from(b[0]) - 128),
         Format::F8 => fixed::<1>(bytes, n, wanted, chans, |b| i32::from(b[0] as i8)),
-        Format::F310 => triples(bytes, n, wanted, chans, unpack_310),
-        Format::F311 => triples(bytes, n, wanted, chans, unpack_311),
+        Format::F310 => triples(bytes, n, wanted, chans, unpack_310, unpack_310x2),
+        Format::F311 => triples(bytes, n, wanted, chans, unpack_311, unpack_311x2),
         Format::F24 => decode_24(bytes, n, wanted, chans),
         Format::F32 => fixed::<4>(bytes, n, wanted, chans, i32::from_le_bytes),
         // Compressed: decoded whole by `crate::flac`, never by position (callers route these
@@ -141,6 +141,30 @@ fn unpack_310(b: [u8; 4]) -> [i32; 3] {
     ]
 }
 
+/// The six samples of two 4-byte groups of format 310, read as one little-endian word `q`
+/// (what [`unpack_310`] gives for each group, cut from the word with shifts: fewer operations
+/// than two 16-bit loads per group).
+#[inline(always)]
+fn unpack_310x2(q: u64) -> [i32; 6] {
+    let s = |v: u64| sext10(v as u32);
+    let last = |v: u64| s(((v >> 11) & 0x1F) | (((v >> 27) & 0x1F) << 5));
+    [
+        s(q >> 1),
+        s(q >> 17),
+        last(q),
+        s(q >> 33),
+        s(q >> 49),
+        last(q >> 32),
+    ]
+}
+
+/// The six samples of two 4-byte groups of format 311, read as one little-endian word `q`.
+#[inline(always)]
+fn unpack_311x2(q: u64) -> [i32; 6] {
+    let s = |v: u64| sext10(v as u32);
+    [s(q), s(q >> 10), s(q >> 20), s(q >> 32), s(q >> 42), s(q >> 52)]
+}
+
 /// The three samples of one 4-byte group of format 311 (bits 30 and 31 are unused).
 #[inline(always)]
 fn unpack_311(b: [u8; 4]) -> [i32; 3] {
@@ -149,7 +173,8 @@ fn unpack_311(b: [u8; 4]) -> [i32; 3] {
 }
 
 /// Decodes `n` samples stored three to a 4-byte group (formats 310 and 311); a trailing
-/// partial group may be cut short (its missing bytes read as 0).
+/// partial group may be cut short (its missing bytes read as 0). `unpack2` decodes two groups
+/// at once from their 8 bytes as a little-endian word (as `unpack` does each).
 #[inline(always)]
 fn triples(
     bytes: &[u8],
@@ -157,6 +182,7 @@ fn triples(
     wanted: &[bool],
     chans: &mut [Vec<i32>],
     unpack: impl Fn([u8; 4]) -> [i32; 3],
+    unpack2: impl Fn(u64) -> [i32; 6],
 ) {
     let k = wanted.len();
     if !wanted.contains(&true) {
@@ -176,10 +202,11 @@ fn triples(
             .zip(c0.chunks_exact_mut(3))
             .zip(c1.chunks_exact_mut(3))
         {
-            let u = unpack([g[0], g[1], g[2], g[3]]);
-            let v = unpack([g[4], g[5], g[6], g[7]]);
-            a.copy_from_slice(&[u[0], u[2], v[1]]);
-            b.copy_from_slice(&[u[1], v[0], v[2]]);
+            let mut w = [0u8; 8];
+            w.copy_from_slice(g);
+            let u = unpack2(u64::from_le_bytes(w));
+            a.copy_from_slice(&[u[0], u[2], u[4]]);
+            b.copy_from_slice(&[u[1], u[3], u[5]]);
         }
         // The last samples (at most a group and a partial one; missing bytes read as 0).
         let mut i = pairs * 6;
@@ -558,6 +585,22 @@ mod tests {
             undiff(&mut ch, wanted, init);
         }
         ch
+    }
+
+    #[test]
+    fn two_groups_at_once_match_one_at_a_time() {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let b = s.to_le_bytes();
+            let (g0, g1) = ([b[0], b[1], b[2], b[3]], [b[4], b[5], b[6], b[7]]);
+            let (x, y) = (unpack_310(g0), unpack_310(g1));
+            assert_eq!(unpack_310x2(s), [x[0], x[1], x[2], y[0], y[1], y[2]], "{s:#x}");
+            let (x, y) = (unpack_311(g0), unpack_311(g1));
+            assert_eq!(unpack_311x2(s), [x[0], x[1], x[2], y[0], y[1], y[2]], "{s:#x}");
+        }
     }
 
     #[test]
