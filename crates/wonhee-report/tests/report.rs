@@ -48,6 +48,7 @@ fn summary() -> Summary {
             std: 0.5,
         },
         nan_filled: 0,
+        second_lead: None,
         beats: vec![700, 40, 33, 5, 0],
         windows: vec![699, 38, 32, 5, 0],
         dropped: vec![1, 2, 1, 0, 0],
