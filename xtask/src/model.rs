@@ -34,7 +34,8 @@ pub fn run(root: &Path, data: &Path, check: bool) -> Result<()> {
         "--out".into(),
         s(&prepared),
     ];
-    let config = std::fs::read_to_string(root.join(CONFIG))?;
+    let config =
+        std::fs::read_to_string(root.join(CONFIG)).with_context(|| format!("reading {CONFIG}"))?;
     if crate::pipeline::reads_second_lead(&config)? {
         args.push("--second-lead".into());
     }

@@ -58,7 +58,7 @@ pub const BEAT_FEATURE_WIDTHS: [usize; 3] = [RHYTHM_FEATURES, RHYTHM_FEATURES + 
 
 /// Number of second-lead features a model with `lead2_context` reads after its beat
 /// features: context features 1-3 ([`lead2_shape`]) of the beat in the second lead.
-pub const LEAD2_FEATURES: usize = 3;
+pub const LEAD2_FEATURES: usize = wonhee_schema::LEAD2_CONTEXT_INPUTS;
 
 /// The second-lead features of a beat from its context features in the second lead
 /// ([`window_context`] of the second lead): the shape features 1-3 (the beat against its

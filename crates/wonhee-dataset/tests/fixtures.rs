@@ -606,6 +606,8 @@ fn second_lead_is_the_other_signal_processed_alike() {
     let plain = prep(&PrepareConfig::default()).unwrap();
     assert_eq!(p.signals, plain.signals);
     assert_eq!(p.beats, plain.beats);
+    assert_eq!(p.summary.scaler, plain.summary.scaler);
+    assert_eq!(p.summary.fold_scalers, plain.summary.fold_scalers);
     assert!(plain.signals2.is_empty());
     assert!(
         plain

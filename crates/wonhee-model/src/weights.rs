@@ -69,6 +69,8 @@ fn block_specs(cfg: &ModelConfig, prefix: &str, ffn: FfnKind, out: &mut Vec<Tens
 /// |---|---|
 /// | `embed.weight`, `embed.bias` | `[d, patch]` (`[d, 2 * patch]` with `missing_input = "mask_channel"` or `"interpolate"`), `[d]` |
 /// | `missing`, `cls` | `[d]` (missing-value and [CLS] embeddings) |
+/// | `rhythm.weight` | `[d, beat_inputs]`, with `rhythm_inputs > 0` (`ModelConfig::beat_inputs`) |
+/// | `lead2.weight` | `[d, patch]`, with `second_lead` |
 /// | `encoder.{i}.norm1.weight`, `encoder.{i}.norm2.weight` | `[d]` |
 /// | `encoder.{i}.attn.qkv.weight` | `[3d, d]`, rows `q | k | v`, head h at rows `h*d/heads..` of each |
 /// | `encoder.{i}.attn.proj.weight` | `[d, d]` |

@@ -210,6 +210,8 @@ fn values_at_missing_points_change_no_output_bit() {
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Interpolate),
         (FfnKind::SoftMoe, 2, Kernels::Composed, Input::Interpolate),
         (FfnKind::Swiglu, 4, Kernels::Fused, Input::Rhythm),
+        (FfnKind::Swiglu, 4, Kernels::Fused, Input::SecondLead),
+        (FfnKind::Swiglu, 4, Kernels::Composed, Input::Lead2Context),
     ] {
         let cfg = mc.apply(tiny(patch, ffn));
         let (model, _) = build(&cfg, 4);
@@ -468,6 +470,8 @@ fn forecast_output_at_t_depends_on_nothing_after_t() {
         (4, Kernels::Fused, Input::Interpolate),
         (2, Kernels::Composed, Input::Interpolate),
         (4, Kernels::Fused, Input::Rhythm),
+        (4, Kernels::Fused, Input::SecondLead),
+        (2, Kernels::Composed, Input::Lead2Context),
     ] {
         let cfg = input.apply(tiny(patch, FfnKind::Swiglu));
         let l = cfg.seq_len;

@@ -350,7 +350,8 @@ impl BatchSource {
     /// (`augment_scale`, `augment_wander`). Nothing is drawn for an augmentation that is off,
     /// so a configuration that leaves the warp and shift off draws exactly as before they
     /// existed. The second lead's windows `x2`, when given, get the same warp and shift as
-    /// their first-lead windows and no amplitude change.
+    /// their first-lead windows, and no amplitude change (nor, in [`BatchSource::batch_of`],
+    /// input noise).
     fn augment_windows(
         &mut self,
         x: &mut [f32],

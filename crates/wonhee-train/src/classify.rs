@@ -65,7 +65,16 @@ pub fn classify_beats(
                     ),
                 ));
             }
-            Some(process_lead(x2, fs, cfg, what)?.signal)
+            match process_lead(x2, fs, cfg, what) {
+                Ok(l) => Some(l.signal),
+                Err(e) => {
+                    tracing::warn!(
+                        "{}: the second lead cannot be used ({e}); classifying without it",
+                        what.display()
+                    );
+                    None
+                }
+            }
         }
         _ => None,
     };

@@ -206,7 +206,13 @@ pub fn predict_record(
     record: &std::path::Path,
     batch: usize,
 ) -> Result<Vec<BeatPrediction>> {
-    let cfg = &run.info.dataset.prepare;
+    let m = run.model.config();
+    // The second lead is read only for a model that uses it (a one-signal record then works
+    // with any other model of a run prepared with the second lead).
+    let cfg = &wonhee_dataset::PrepareConfig {
+        second_lead: m.second_lead || m.lead2_context,
+        ..run.info.dataset.prepare.clone()
+    };
     let dir = record
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -162,7 +162,14 @@ fn unpack_310x2(q: u64) -> [i32; 6] {
 #[inline(always)]
 fn unpack_311x2(q: u64) -> [i32; 6] {
     let s = |v: u64| sext10(v as u32);
-    [s(q), s(q >> 10), s(q >> 20), s(q >> 32), s(q >> 42), s(q >> 52)]
+    [
+        s(q),
+        s(q >> 10),
+        s(q >> 20),
+        s(q >> 32),
+        s(q >> 42),
+        s(q >> 52),
+    ]
 }
 
 /// The three samples of one 4-byte group of format 311 (bits 30 and 31 are unused).
@@ -597,9 +604,17 @@ mod tests {
             let b = s.to_le_bytes();
             let (g0, g1) = ([b[0], b[1], b[2], b[3]], [b[4], b[5], b[6], b[7]]);
             let (x, y) = (unpack_310(g0), unpack_310(g1));
-            assert_eq!(unpack_310x2(s), [x[0], x[1], x[2], y[0], y[1], y[2]], "{s:#x}");
+            assert_eq!(
+                unpack_310x2(s),
+                [x[0], x[1], x[2], y[0], y[1], y[2]],
+                "{s:#x}"
+            );
             let (x, y) = (unpack_311(g0), unpack_311(g1));
-            assert_eq!(unpack_311x2(s), [x[0], x[1], x[2], y[0], y[1], y[2]], "{s:#x}");
+            assert_eq!(
+                unpack_311x2(s),
+                [x[0], x[1], x[2], y[0], y[1], y[2]],
+                "{s:#x}"
+            );
         }
     }
 

@@ -39,6 +39,11 @@ pub struct Args {
     /// lead 0 with a warning).
     #[arg(long)]
     lead: Option<String>,
+    /// Second lead, by name or 0-based index, for a model that reads one (`second_lead` or
+    /// `lead2_context`); default: V1, V2, V5 or V4 (the second leads of MIT-BIH, V1 first) when
+    /// present at the lead's rate, else the first other lead at that rate.
+    #[arg(long)]
+    second_lead: Option<String>,
     /// Sampling rate (Hz) of a CSV without a time column.
     #[arg(long)]
     fs: Option<f64>,
@@ -75,23 +80,49 @@ fn second_lead<'a>(
     run: &Run,
     rec: &'a wonhee_input::Recording,
     index: usize,
+    sel: Option<&str>,
 ) -> Result<Option<&'a [f32]>> {
     let m = run.model.config();
     if !(m.second_lead || m.lead2_context) {
         return Ok(None);
     }
     let first = &rec.leads[index];
-    let other =
-        rec.leads.iter().enumerate().find(|&(i, l)| {
-            i != index && l.fs == first.fs && l.samples.len() == first.samples.len()
-        });
-    match other {
-        Some((_, l)) => Ok(Some(l.samples.as_slice())),
+    let usable = |i: usize| {
+        let l = &rec.leads[i];
+        i != index && l.fs == first.fs && l.samples.len() == first.samples.len()
+    };
+    let chosen = match sel {
+        Some(s) => {
+            let i = rec.lead_index(Some(s))?.0;
+            if !usable(i) {
+                bail!(
+                    "{}: --second-lead `{s}` is the lead itself or has another rate or length \
+                     than `{}`",
+                    rec.path.display(),
+                    first.name
+                );
+            }
+            Some(i)
+        }
+        None => SECOND_LEADS
+            .iter()
+            .find_map(|name| rec.find_lead(name).filter(|&i| usable(i)))
+            .or_else(|| (0..rec.leads.len()).find(|&i| usable(i))),
+    };
+    match chosen {
+        Some(i) => {
+            tracing::info!("second lead: `{}`", rec.leads[i].name);
+            Ok(Some(rec.leads[i].samples.as_slice()))
+        }
         None => {
+            let what = match (m.second_lead, m.lead2_context) {
+                (true, true) => "a flat second lead, every beat typical there",
+                (true, false) => "a flat second lead",
+                _ => "every beat typical in the second lead",
+            };
             tracing::warn!(
-                "{}: the model reads a second lead and the input has none at {} Hz beside `{}`; \
-                 classifying with a flat second lead (every beat typical there), which the \
-                 model was not trained on",
+                "{}: the model reads a second lead and the input has no other lead at {} Hz \
+                 beside `{}`; classifying with {what}, which the model was not trained on",
                 rec.path.display(),
                 first.fs,
                 first.name
@@ -100,6 +131,10 @@ fn second_lead<'a>(
         }
     }
 }
+
+/// The leads tried first as the second lead, in order: those of MIT-BIH (V1 in 20 of the 22
+/// DS1 records the shipped profiles are trained on).
+const SECOND_LEADS: [&str; 4] = ["V1", "V2", "V5", "V4"];
 
 /// A reference beat: sample, symbol and class index.
 struct Reference {
@@ -137,7 +172,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let lead = &rec.leads[index];
     let fs = lead.fs;
-    let second = second_lead(&run, &rec, index)?;
+    let second = second_lead(&run, &rec, index, args.second_lead.as_deref())?;
     let (samples, reference) = if args.beats == "detect" {
         let beats = crate::cmd::detect::detect_lead(&rec.path, lead, args.method)?;
         (beats.iter().map(|&b| b as i64).collect::<Vec<_>>(), None)

@@ -65,7 +65,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', num_args = 2)]
     bandpass: Option<Vec<f64>>,
     /// Also store each record's second lead (its first signal other than --lead), processed
-    /// the same way, as signals2.safetensors, for models with `second_lead = true`.
+    /// the same way, as signals2.safetensors, for models with `second_lead = true` or
+    /// `lead2_context = true`.
     #[arg(long)]
     second_lead: bool,
     /// Only these records (comma-separated); default: all in RECORDS.
