@@ -236,14 +236,7 @@ impl Dataset {
                 "the dataset has no second lead: prepare it with `--second-lead`",
             ));
         }
-        if out.len() != idx.len() * l {
-            return Err(DatasetError::Config(format!(
-                "batch buffer holds {} values, {} windows of {l} need {}",
-                out.len(),
-                idx.len(),
-                idx.len() * l
-            )));
-        }
+        check_buffer(out.len(), idx.len(), l, true)?;
         for (o, &i) in out.chunks_exact_mut(l).zip(idx) {
             self.check_window(i)?;
             let w = self.window2(i).ok_or_else(|| {
@@ -325,14 +318,7 @@ impl Dataset {
             )));
         }
         let rr = self.rr()?;
-        if out.len() != idx.len() * width {
-            return Err(DatasetError::Config(format!(
-                "beat feature buffer holds {} values, {} windows need {}",
-                out.len(),
-                idx.len(),
-                idx.len() * width
-            )));
-        }
+        check_buffer(out.len(), idx.len(), width, false)?;
         for &i in idx {
             self.check_window(i)?;
         }
@@ -402,14 +388,7 @@ impl Dataset {
             return self.fill_features(idx, width, out);
         }
         let row = width + LEAD2_FEATURES;
-        if out.len() != idx.len() * row {
-            return Err(DatasetError::Config(format!(
-                "beat feature buffer holds {} values, {} windows need {}",
-                out.len(),
-                idx.len(),
-                idx.len() * row
-            )));
-        }
+        check_buffer(out.len(), idx.len(), row, false)?;
         let context2 = self.context2()?;
         let mut first = vec![0f32; idx.len() * width];
         self.fill_features(idx, width, &mut first)?;
@@ -496,20 +475,27 @@ impl Dataset {
     /// Copies windows `idx` into `out` (`idx.len() * window_len` values), applying `scaler`.
     pub fn fill_batch(&self, idx: &[usize], scaler: &Scaler, out: &mut [f32]) -> Result<()> {
         let l = self.window;
-        if out.len() != idx.len() * l {
-            return Err(DatasetError::Config(format!(
-                "batch buffer holds {} values, {} windows of {l} need {}",
-                out.len(),
-                idx.len(),
-                idx.len() * l
-            )));
-        }
+        check_buffer(out.len(), idx.len(), l, true)?;
         for (o, &i) in out.chunks_exact_mut(l).zip(idx) {
             self.check_window(i)?;
             scale_into(self.window(i), scaler, o);
         }
         Ok(())
     }
+}
+
+/// An error unless a buffer of `got` values holds `n` windows of `per` values: a batch buffer
+/// (`per` = the window length) or, with `!batch`, a beat feature buffer.
+fn check_buffer(got: usize, n: usize, per: usize, batch: bool) -> Result<()> {
+    if got == n * per {
+        return Ok(());
+    }
+    let need = n * per;
+    Err(DatasetError::Config(if batch {
+        format!("batch buffer holds {got} values, {n} windows of {per} need {need}")
+    } else {
+        format!("beat feature buffer holds {got} values, {n} windows need {need}")
+    }))
 }
 
 /// The record names of `summary` and the byte range of each one's signal inside `bytes`

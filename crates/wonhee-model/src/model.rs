@@ -97,6 +97,14 @@ impl std::fmt::Debug for WonHee {
     }
 }
 
+/// The first non-finite value of the f32 matrix `t` with `cols` columns: row, column, value.
+fn first_non_finite(t: &Tensor, cols: usize) -> Result<Option<(usize, usize, f32)>> {
+    let v = t.flatten_all()?.to_vec1::<f32>()?;
+    Ok(v.iter()
+        .position(|v| !v.is_finite())
+        .map(|i| (i / cols.max(1), i % cols.max(1), v[i])))
+}
+
 /// Sinusoidal position encoding `[n, d]`: `sin(t / 10000^(2i/d))` at column `2i`, `cos` at
 /// `2i + 1`.
 pub fn sinusoidal_positions(n: usize, d: usize, dev: &Device) -> Result<Tensor> {
@@ -255,13 +263,9 @@ impl WonHee {
                 (x0, Some((tok, m)))
             }
         };
-        let v = x0.flatten_all()?.to_vec1::<f32>()?;
-        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+        if let Some((r, c, v)) = first_non_finite(&x0, self.cfg.seq_len)? {
             return Err(ModelError::Input(format!(
-                "x[{}, {}] = {} is not finite and not marked missing",
-                i / self.cfg.seq_len,
-                i % self.cfg.seq_len,
-                v[i]
+                "x[{r}, {c}] = {v} is not finite and not marked missing"
             )));
         }
         Ok((x0, tok))
@@ -369,13 +373,9 @@ impl WonHee {
                 r.dtype()
             )));
         }
-        let v = r.flatten_all()?.to_vec1::<f32>()?;
-        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+        if let Some((i, j, v)) = first_non_finite(r, want)? {
             return Err(ModelError::Input(format!(
-                "rhythm[{}, {}] = {} is not finite",
-                i / want,
-                i % want,
-                v[i]
+                "rhythm[{i}, {j}] = {v} is not finite"
             )));
         }
         Ok(())
@@ -407,13 +407,9 @@ impl WonHee {
             )));
         }
         let x2 = x2.to_device(&self.device)?;
-        let v = x2.flatten_all()?.to_vec1::<f32>()?;
-        if let Some(i) = v.iter().position(|v| !v.is_finite()) {
+        if let Some((i, j, v)) = first_non_finite(&x2, l)? {
             return Err(ModelError::Input(format!(
-                "x2[{}, {}] = {} is not finite",
-                i / l,
-                i % l,
-                v[i]
+                "x2[{i}, {j}] = {v} is not finite"
             )));
         }
         let (n, p) = (self.cfg.n_tokens(), self.cfg.patch);
