@@ -39,6 +39,26 @@ fn keep_freed_memory() {
     }
 }
 
+/// Gives candle's own thread pool one thread, the calling one, unless the user sets
+/// `CANDLE_NUM_THREADS`. candle runs its element-wise ops and reductions on that pool and the
+/// model's fused kernels and matrix products run on rayon's: with two threads in each on a
+/// 2-core machine, candle's worker spins for up to 25,000 rounds after each of its ops while
+/// rayon's two threads want both cores. One thread there made P = 8 training steps 10% faster
+/// and steadier, used 8% less CPU time, and gave the same bits (docs/benchmarks.md, "Steady
+/// steps"; the golden test runs under both settings).
+fn one_thread_for_candle_ops() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some() {
+        return; // the user's own setting
+    }
+    // SAFETY: called first thing in `main`, before any other thread exists (neither the
+    // allocator nor anything before this call starts one), so no thread can be reading or
+    // writing the environment at the same time.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 /// WonHEE-rs: multi-task transformer for ECG classification, imputation and forecasting.
 #[derive(Parser)]
 #[command(name = "wonhee", version, about, long_about = None)]
@@ -112,6 +132,7 @@ fn quiet_on_closed_stdout() {
 }
 
 fn main() -> ExitCode {
+    one_thread_for_candle_ops();
     keep_freed_memory();
     quiet_on_closed_stdout();
     tracing_subscriber::fmt()

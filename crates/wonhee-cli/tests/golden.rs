@@ -46,16 +46,31 @@ fn golden(isa: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `wonhee` as it runs by default: candle's own pool of one thread (see `main.rs`).
 #[test]
 fn ci_config_gives_the_recorded_weights_and_metrics() {
+    ci_run_matches_golden(None);
+}
+
+/// The same bits with candle's element-wise ops on two threads.
+#[test]
+fn the_bits_do_not_depend_on_candles_thread_count() {
+    ci_run_matches_golden(Some("2"));
+}
+
+/// Trains and evaluates `configs/ci.toml`, with `CANDLE_NUM_THREADS` set to `candle_threads`
+/// where given, and compares the hashes with the recorded ones.
+fn ci_run_matches_golden(candle_threads: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let config = fixtures().join("../configs/ci.toml");
     let run = |args: &[&str]| {
-        wonhee()
-            .current_dir(tmp.path())
-            .args(args)
-            .assert()
-            .success();
+        let mut cmd = wonhee();
+        cmd.current_dir(tmp.path()).args(args);
+        match candle_threads {
+            Some(n) => cmd.env("CANDLE_NUM_THREADS", n),
+            None => cmd.env_remove("CANDLE_NUM_THREADS"),
+        };
+        cmd.assert().success();
     };
     let synth = fixtures().join("synth");
     run(&[
