@@ -40,7 +40,7 @@ fn keep_freed_memory() {
 }
 
 /// Gives candle's own thread pool one thread, the calling one, unless the user sets
-/// `CANDLE_NUM_THREADS`. candle runs its element-wise ops and reductions on that pool and the
+/// `CANDLE_NUM_THREADS`. candle runs its parallel element-wise ops on that pool and the
 /// model's fused kernels and matrix products run on rayon's: with two threads in each on a
 /// 2-core machine, candle's worker spins for up to 25,000 rounds after each of its ops while
 /// rayon's two threads want both cores. One thread there made P = 8 training steps 10% faster
