@@ -414,6 +414,9 @@ fn fixed<const W: usize>(
 ) {
     let k = wanted.len();
     let body = &bytes[..n * W];
+    // One signal has a stride known at compile time, and this loop vectorizes; the strided
+    // pass below, whose stride `W * k` is known only at run time, does not (a one-signal
+    // format-16 record of 1.3 M samples: 258 µs here, 614 µs through that pass).
     if k == 1 {
         if !wanted[0] {
             return;
