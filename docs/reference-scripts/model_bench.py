@@ -159,6 +159,8 @@ def main():
         "optimizer_s_median": med(2),
         "samples_per_s": a.batch / statistics.median(steps),
         "matmul_2048_gflops": peak,
+        # ATen's vector kernels: "AVX512" or "AVX2" (ATEN_CPU_CAPABILITY restricts it).
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "peak_rss_bytes": peak_rss_bytes(),
     }))
 

@@ -50,9 +50,30 @@ pub struct Options {
     pub tsne_python: Option<PathBuf>,
     /// Only print the section, leave docs/benchmarks.md alone.
     pub dry_run: bool,
+    /// Vector kernels of the `model` benchmark.
+    pub isa: Isa,
 }
 
+/// Which vector kernels `bench model` runs both sides with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isa {
+    /// The machine's widest (AVX-512 where it has it).
+    Native,
+    /// AVX2 + FMA at most, on both sides: an AVX2-only machine's kernels.
+    Avx2,
+}
+
+/// Environment that holds PyTorch to AVX2 kernels: ATen's vector code, MKL's BLAS and oneDNN.
+const TORCH_AVX2_ENV: [(&str, &str); 3] = [
+    ("ATEN_CPU_CAPABILITY", "avx2"),
+    ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
+    ("ONEDNN_MAX_CPU_ISA", "AVX2"),
+];
+
 pub fn run(which: Which, opt: &Options) -> Result<()> {
+    if opt.isa == Isa::Avx2 && which != Which::Model {
+        bail!("--isa avx2 applies to `cargo xtask bench model` only");
+    }
     let list: &[Which] = match which {
         Which::All => &[
             Which::Wfdb,
@@ -77,7 +98,10 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
         let (name, text) = match w {
             Which::Wfdb => ("wfdb", wfdb(opt)?),
             Which::Prepare => ("prepare", prepare(opt)?),
-            Which::Model => ("model", model(opt)?),
+            Which::Model => match opt.isa {
+                Isa::Native => ("model", model(opt)?),
+                Isa::Avx2 => ("model-avx2", model(opt)?),
+            },
             Which::Tsne => ("tsne", tsne(opt)?),
             Which::Detect => ("detect", detect(opt)?),
             Which::Predict => ("predict", predict(opt)?),
@@ -133,15 +157,17 @@ fn simd_level() -> &'static str {
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo_field(&info, "model name").unwrap_or("unknown CPU");
+    // A virtual machine's model name may be only "AMD EPYC": family and model tell the core
+    // generation apart (AMD family 25 = Zen 3/4, 26 = Zen 5), and with it the AVX-512 width.
+    let cpu = match (
+        cpuinfo_field(&info, "cpu family"),
+        cpuinfo_field(&info, "model"),
+    ) {
+        (Some(f), Some(m)) => format!("{cpu}, family {f} model {m}"),
+        _ => cpu.to_owned(),
+    };
     let simd = simd_level();
     let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg")
@@ -157,6 +183,14 @@ fn machine() -> String {
     format!(
         "Machine: {cpu} ({simd}), {threads} threads; measured {date}, load average {load} at the start."
     )
+}
+
+/// The value of the first `key : value` line of `/proc/cpuinfo` text whose key is exactly `key`.
+fn cpuinfo_field<'a>(info: &'a str, key: &str) -> Option<&'a str> {
+    info.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == key).then(|| v.trim())
+    })
 }
 
 fn python_peer(opt: &Options, script: &str, args: &[&str]) -> Result<Option<Value>> {
@@ -962,7 +996,10 @@ const TORCH_VARIANTS: [(&str, bool); 2] = [
 /// summed gradients, AdamW) at P = 8 and P = 1, batch 32, against the fastest PyTorch peer of
 /// the same step, back to back, by median step time.
 fn model(opt: &Options) -> Result<String> {
-    let wonhee = cargo::build_wonhee(&opt.root, false)?;
+    let wonhee = match opt.isa {
+        Isa::Native => cargo::build_wonhee(&opt.root, false)?,
+        Isa::Avx2 => cargo::build_wonhee_avx2(&opt.root)?,
+    };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rows = MODEL_CASES
         .iter()
@@ -972,15 +1009,30 @@ fn model(opt: &Options) -> Result<String> {
         println!("PyTorch peer not run: pass --python PATH or set WONHEE_PYTHON");
     }
     let mut s = String::new();
+    let (title, flag) = match opt.isa {
+        Isa::Native => ("", ""),
+        Isa::Avx2 => (", AVX2 kernels on both sides", " --isa avx2"),
+    };
     writeln!(
         s,
-        "## Model: one full training step (three task passes, summed gradients, AdamW), batch 32\n"
+        "## Model: one full training step (three task passes, summed gradients, AdamW), batch 32{title}\n"
     )?;
     writeln!(s, "{} Both frameworks use {threads} threads.\n", machine())?;
     writeln!(
         s,
-        "```sh\ncargo xtask bench model --python /path/to/venv/bin/python   # ours: wonhee bench train; peer: docs/reference-scripts/model_bench.py\n```\n"
+        "```sh\ncargo xtask bench model{flag} --python /path/to/venv/bin/python   # ours: wonhee bench train; peer: docs/reference-scripts/model_bench.py\n```\n"
     )?;
+    if opt.isa == Isa::Avx2 {
+        writeln!(
+            s,
+            "How an AVX2-only machine runs the step, measured on this one: ours built with `--no-default-features` (the `gemm` crate's AVX2 + FMA kernels; our own kernels use AVX2 + FMA in every build), PyTorch with {} (checked: ours reports `matmul_isa` `avx2+fma`, PyTorch `get_cpu_capability()` `AVX2`). The caches and clocks stay this machine's. The peer is eager PyTorch only: torch 2.15's `torch.compile` step aborts under `ATEN_CPU_CAPABILITY=avx2` (\"double free or corruption\", every try).\n",
+            TORCH_AVX2_ENV
+                .iter()
+                .map(|(k, v)| format!("`{k}={v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
     writeln!(
         s,
         "The paper's model (`configs/paper.toml`: 2,625,927 parameters at P = 1, 2,628,629 at P = 8, the same count in both frameworks, checked) at batch 32; P = 8 is the same model with 8-point tokens. Ours is the step `wonhee train` runs; the peer is the fastest of the PyTorch variants listed, each timed after its warm-up steps (torch.compile's compilation is in the warm-up). P = 8: two rounds (ours, then each peer variant; 20 timed steps each after 3 warm-up steps), figures over all 40 steps of a side; P = 1: one round of 5 steps after 1. Steady: mean step / best step.\n"
@@ -1030,9 +1082,21 @@ fn model_case(
         cmd.args(["bench", "train", "--config"])
             .arg(opt.root.join("configs/paper.toml"))
             .args(&shared);
-        ours_runs.push(json_of(&mut cmd, "wonhee bench train")?);
+        let ours = json_of(&mut cmd, "wonhee bench train")?;
+        if opt.isa == Isa::Avx2 && ours["matmul_isa"] != "avx2+fma" {
+            bail!(
+                "wonhee bench train reports matmul_isa {}, not avx2+fma",
+                ours["matmul_isa"]
+            );
+        }
+        ours_runs.push(ours);
         let Some(py) = &opt.python else { continue };
         for (runs, (_, compile)) in peer_runs.iter_mut().zip(TORCH_VARIANTS) {
+            if compile && opt.isa == Isa::Avx2 {
+                // torch 2.15's compiled step aborts ("double free or corruption") under
+                // ATEN_CPU_CAPABILITY=avx2; the table says the peer is eager only.
+                continue;
+            }
             let mut cmd = Command::new(py);
             cmd.arg(&script)
                 .args(&shared)
@@ -1042,7 +1106,17 @@ fn model_case(
             if compile {
                 cmd.arg("--compile");
             }
-            runs.push(json_of(&mut cmd, "model_bench.py")?);
+            if opt.isa == Isa::Avx2 {
+                cmd.envs(TORCH_AVX2_ENV);
+            }
+            let run = json_of(&mut cmd, "model_bench.py")?;
+            if opt.isa == Isa::Avx2 && run["cpu_capability"] != "AVX2" {
+                bail!(
+                    "model_bench.py reports cpu_capability {}, not AVX2",
+                    run["cpu_capability"]
+                );
+            }
+            runs.push(run);
         }
     }
     let peers: Vec<Value> = peer_runs
@@ -1343,6 +1417,15 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpuinfo_field_matches_whole_keys() {
+        let info = "processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n";
+        assert_eq!(cpuinfo_field(info, "model"), Some("2"));
+        assert_eq!(cpuinfo_field(info, "model name"), Some("AMD EPYC"));
+        assert_eq!(cpuinfo_field(info, "cpu family"), Some("26"));
+        assert_eq!(cpuinfo_field(info, "stepping"), None);
+    }
 
     #[test]
     fn pool_runs_takes_the_figures_over_every_step_of_every_run() {

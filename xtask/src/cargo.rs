@@ -53,7 +53,29 @@ pub fn target_dir(root: &Path) -> Result<PathBuf> {
 
 /// Builds the `wonhee` CLI in the given profile (`release`, `test`, ...) and returns its path.
 pub fn build_wonhee_profile(root: &Path, profile: &str, cuda: bool) -> Result<PathBuf> {
-    println!("building wonhee ({profile}) ...");
+    build_wonhee_args(
+        root,
+        profile,
+        if cuda { &["--features", "cuda"] } else { &[] },
+    )
+}
+
+/// Builds the release `wonhee` CLI without AVX-512 matrix kernels (`--no-default-features`:
+/// AVX2 + FMA at most, as an AVX2-only machine runs it) and returns the path of a copy,
+/// `wonhee-avx2` beside it, which a later default build leaves alone.
+pub fn build_wonhee_avx2(root: &Path) -> Result<PathBuf> {
+    let exe = build_wonhee_args(root, "release", &["--no-default-features"])?;
+    let copy = exe.with_file_name(format!("wonhee-avx2{}", std::env::consts::EXE_SUFFIX));
+    std::fs::copy(&exe, &copy)
+        .with_context(|| format!("copying {} to {}", exe.display(), copy.display()))?;
+    Ok(copy)
+}
+
+fn build_wonhee_args(root: &Path, profile: &str, extra: &[&str]) -> Result<PathBuf> {
+    match extra {
+        [] => println!("building wonhee ({profile}) ..."),
+        _ => println!("building wonhee ({profile}, {}) ...", extra.join(" ")),
+    }
     let mut cmd = cargo();
     cmd.current_dir(root)
         .args([
@@ -65,10 +87,8 @@ pub fn build_wonhee_profile(root: &Path, profile: &str, cuda: bool) -> Result<Pa
             "--bin",
             "wonhee",
         ])
-        .args(["--message-format", "json-render-diagnostics"]);
-    if cuda {
-        cmd.args(["--features", "cuda"]);
-    }
+        .args(["--message-format", "json-render-diagnostics"])
+        .args(extra);
     let out = cmd
         .stderr(Stdio::inherit())
         .output()

@@ -114,6 +114,12 @@ enum Cmd {
         /// Print the tables only; leave docs/benchmarks.md as it is.
         #[arg(long)]
         dry_run: bool,
+        /// Vector kernels of `model`, for both sides: `native` (the machine's widest) or `avx2`
+        /// (our matrix products built without AVX-512, PyTorch held to AVX2 by ATEN_CPU_CAPABILITY,
+        /// MKL_ENABLE_INSTRUCTIONS and ONEDNN_MAX_CPU_ISA: how an AVX2-only machine runs them),
+        /// written to the section `model-avx2`.
+        #[arg(long, value_enum, default_value = "native")]
+        isa: bench::Isa,
     },
 }
 
@@ -203,6 +209,7 @@ fn main() -> Result<()> {
             tsne_python,
             data,
             dry_run,
+            isa,
         } => {
             let data =
                 wonhee_fs::mitdb_or_error(data.as_deref(), &root).map_err(anyhow::Error::msg)?;
@@ -214,6 +221,7 @@ fn main() -> Result<()> {
                     python,
                     tsne_python,
                     dry_run,
+                    isa,
                 },
             )?;
         }

@@ -17,11 +17,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The instruction set that decides the bits: `gemm`'s kernels differ between AVX-512 and
-/// AVX2 + FMA.
+/// AVX2 + FMA. A build without the `avx512` feature runs the AVX2 + FMA ones on any CPU.
 fn isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
             return "x86-64-v4";
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")

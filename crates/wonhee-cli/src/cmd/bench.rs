@@ -96,6 +96,8 @@ pub fn run(b: Bench) -> Result<()> {
         "gflop_per_sample": flops / 1e9,
         "gflops": flops * bsz as f64 / median / 1e9,
         "threads": rayon::current_num_threads(),
+        "matmul_isa": wonhee_model::kernels::matmul_isa(),
+        "kernel_simd": format!("{:?}", wonhee_model::kernels::simd_level()),
         "peak_rss_bytes": peak_rss_bytes(),
     });
     println!("{}", serde_json::to_string_pretty(&v)?);

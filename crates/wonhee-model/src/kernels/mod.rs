@@ -102,6 +102,30 @@ fn detect() -> SimdLevel {
     SimdLevel::Portable
 }
 
+/// The widest vector kernels the matrix products (the `gemm` crate) use on this machine:
+/// `"avx512"` where the CPU has AVX-512F and the crate's `avx512` feature is on (the default),
+/// `"avx2+fma"` where it has AVX2 and FMA, else `"portable"` (x86-64); `"neon"` on aarch64.
+pub fn matmul_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "avx2+fma";
+        }
+        "portable"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "neon"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "portable"
+    }
+}
+
 /// Runs `k` with the best instruction set of this CPU (see [`simd_level`]).
 #[inline]
 pub(crate) fn dispatch<K: Kernel>(k: K) -> K::Output {
