@@ -1083,11 +1083,8 @@ fn model_case(
             .arg(opt.root.join("configs/paper.toml"))
             .args(&shared);
         let ours = json_of(&mut cmd, "wonhee bench train")?;
-        if opt.isa == Isa::Avx2 && ours["matmul_isa"] != "avx2+fma" {
-            bail!(
-                "wonhee bench train reports matmul_isa {}, not avx2+fma",
-                ours["matmul_isa"]
-            );
+        if opt.isa == Isa::Avx2 {
+            expect_field(&ours, "matmul_isa", "avx2+fma", "wonhee bench train")?;
         }
         ours_runs.push(ours);
         let Some(py) = &opt.python else { continue };
@@ -1110,11 +1107,8 @@ fn model_case(
                 cmd.envs(TORCH_AVX2_ENV);
             }
             let run = json_of(&mut cmd, "model_bench.py")?;
-            if opt.isa == Isa::Avx2 && run["cpu_capability"] != "AVX2" {
-                bail!(
-                    "model_bench.py reports cpu_capability {}, not AVX2",
-                    run["cpu_capability"]
-                );
+            if opt.isa == Isa::Avx2 {
+                expect_field(&run, "cpu_capability", "AVX2", "model_bench.py")?;
             }
             runs.push(run);
         }
@@ -1132,6 +1126,14 @@ fn model_case(
     Ok(serde_json::json!({
         "patch": patch, "attn_dropout": attn, "ours": pool_runs(&ours_runs), "torch": peers,
     }))
+}
+
+/// Fails unless `v[key]` is the string `want` (what `who` reports about its kernels).
+fn expect_field(v: &Value, key: &str, want: &str, who: &str) -> Result<()> {
+    if v[key] != want {
+        bail!("{who} reports {key} {}, not {want}", v[key]);
+    }
+    Ok(())
 }
 
 /// Runs `cmd` and parses the last line of its standard output as JSON.
@@ -1417,6 +1419,15 @@ pub fn write_section(path: &Path, name: &str, body: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expect_field_refuses_another_or_a_missing_value() {
+        let v = serde_json::json!({"matmul_isa": "avx512"});
+        assert!(expect_field(&v, "matmul_isa", "avx512", "x").is_ok());
+        let e = expect_field(&v, "matmul_isa", "avx2+fma", "x").unwrap_err();
+        assert!(e.to_string().contains("not avx2+fma"), "{e}");
+        assert!(expect_field(&v, "cpu_capability", "AVX2", "x").is_err());
+    }
 
     #[test]
     fn cpuinfo_field_matches_whole_keys() {
