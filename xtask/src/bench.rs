@@ -63,6 +63,16 @@ pub enum Isa {
     Avx2,
 }
 
+impl Isa {
+    /// The docs/benchmarks.md section `bench model` writes with these kernels.
+    fn section(self) -> &'static str {
+        match self {
+            Isa::Native => "model",
+            Isa::Avx2 => "model-avx2",
+        }
+    }
+}
+
 /// Environment that holds PyTorch to AVX2 kernels: ATen's vector code, MKL's BLAS and oneDNN.
 const TORCH_AVX2_ENV: [(&str, &str); 3] = [
     ("ATEN_CPU_CAPABILITY", "avx2"),
@@ -98,10 +108,7 @@ pub fn run(which: Which, opt: &Options) -> Result<()> {
         let (name, text) = match w {
             Which::Wfdb => ("wfdb", wfdb(opt)?),
             Which::Prepare => ("prepare", prepare(opt)?),
-            Which::Model => match opt.isa {
-                Isa::Native => ("model", model(opt)?),
-                Isa::Avx2 => ("model-avx2", model(opt)?),
-            },
+            Which::Model => (opt.isa.section(), model(opt)?),
             Which::Tsne => ("tsne", tsne(opt)?),
             Which::Detect => ("detect", detect(opt)?),
             Which::Predict => ("predict", predict(opt)?),

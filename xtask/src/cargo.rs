@@ -51,42 +51,29 @@ pub fn target_dir(root: &Path) -> Result<PathBuf> {
         .context("cargo metadata: no target_directory")
 }
 
-/// Builds the `wonhee` CLI in the given profile (`release`, `test`, ...) and returns its path.
-pub fn build_wonhee_profile(root: &Path, profile: &str, cuda: bool) -> Result<PathBuf> {
-    build_wonhee_args(
-        root,
-        profile,
-        if cuda { &["--features", "cuda"] } else { &[] },
-    )
+/// Builds the release `wonhee` CLI (with the `cuda` feature where asked) and returns its path.
+pub fn build_wonhee(root: &Path, cuda: bool) -> Result<PathBuf> {
+    build_release_wonhee(root, if cuda { &["--features", "cuda"] } else { &[] })
 }
 
 /// Builds the release `wonhee` CLI without AVX-512 matrix kernels (`--no-default-features`:
 /// AVX2 + FMA at most, as an AVX2-only machine runs it) and returns the path of a copy,
 /// `wonhee-avx2` beside it, which a later default build leaves alone.
 pub fn build_wonhee_avx2(root: &Path) -> Result<PathBuf> {
-    let exe = build_wonhee_args(root, "release", &["--no-default-features"])?;
+    let exe = build_release_wonhee(root, &["--no-default-features"])?;
     let copy = exe.with_file_name(format!("wonhee-avx2{}", std::env::consts::EXE_SUFFIX));
     std::fs::copy(&exe, &copy)
         .with_context(|| format!("copying {} to {}", exe.display(), copy.display()))?;
     Ok(copy)
 }
 
-fn build_wonhee_args(root: &Path, profile: &str, extra: &[&str]) -> Result<PathBuf> {
-    match extra {
-        [] => println!("building wonhee ({profile}) ..."),
-        _ => println!("building wonhee ({profile}, {}) ...", extra.join(" ")),
-    }
+/// `cargo build --release -p wonhee-cli --bin wonhee` plus `extra`; the executable's path.
+fn build_release_wonhee(root: &Path, extra: &[&str]) -> Result<PathBuf> {
+    let flags: String = extra.iter().map(|f| format!(" {f}")).collect();
+    println!("building wonhee (release{flags}) ...");
     let mut cmd = cargo();
     cmd.current_dir(root)
-        .args([
-            "build",
-            "--profile",
-            profile,
-            "-p",
-            "wonhee-cli",
-            "--bin",
-            "wonhee",
-        ])
+        .args(["build", "--release", "-p", "wonhee-cli", "--bin", "wonhee"])
         .args(["--message-format", "json-render-diagnostics"])
         .args(extra);
     let out = cmd
@@ -109,9 +96,4 @@ fn build_wonhee_args(root: &Path, profile: &str, extra: &[&str]) -> Result<PathB
         }
     }
     exe.context("cargo build did not report the wonhee executable")
-}
-
-/// Builds the release `wonhee` CLI and returns its path.
-pub fn build_wonhee(root: &Path, cuda: bool) -> Result<PathBuf> {
-    build_wonhee_profile(root, "release", cuda)
 }

@@ -17,19 +17,14 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The instruction set that decides the bits: `gemm`'s kernels differ between AVX-512 and
-/// AVX2 + FMA. A build without the `avx512` feature runs the AVX2 + FMA ones on any CPU.
+/// AVX2 + FMA, and which ones run is what `wonhee_model::kernels::matmul_isa` reports for this
+/// build on this CPU (a build without the `avx512` feature runs the AVX2 + FMA ones anywhere).
 fn isa() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
-            return "x86-64-v4";
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return "x86-64-v3";
-        }
+    match wonhee_model::kernels::matmul_isa() {
+        "avx512" => "x86-64-v4",
+        "avx2+fma" => "x86-64-v3",
+        _ => "other",
     }
-    "other"
 }
 
 /// `(file name, hash)` recorded for instruction set `isa`.
